@@ -1,0 +1,60 @@
+# The commands the README names. `make test` is the one test command (CI runs it).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+REGION ?= eu-west-1
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= $(REGION)
+
+# Python 3.13, found on a fresh machine: plain python3.13, pyenv's 3.13.0, or any pyenv 3.13.x.
+PYTHON313 := $(shell \
+	for c in "python3.13" "env PYENV_VERSION=3.13.0 python3.13" \
+	         $$(ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null); do \
+	  if $$c -c 'import sys; assert sys.version_info[:2] == (3, 13)' >/dev/null 2>&1; then \
+	    echo "$$c"; break; fi; done)
+
+.PHONY: help venv test lint typecheck cfn-lint pytest demo build bench clean
+
+help:
+	@echo "make demo   run every automation against an in-process moto account (no AWS needed)"
+	@echo "make test   ruff, mypy, cfn-lint, sam validate --lint and pytest (what CI runs)"
+	@echo "make build  sam build (layer + functions, arm64)"
+	@echo "make lint   ruff + mypy + cfn-lint + sam validate"
+	@echo "make bench  benchmarks, written to bench/results.md"
+
+$(STAMP): pyproject.toml
+	@if [ -z '$(PYTHON313)' ]; then echo "Python 3.13 not found (tried python3.13 and pyenv 3.13.x)" >&2; exit 1; fi
+	$(PYTHON313) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/cfn-lint template.yaml
+	PATH="$(abspath $(BIN)):$$PATH" sam validate --lint --region $(REGION)
+
+test: lint
+	$(BIN)/pytest -q
+
+demo: $(STAMP)
+	$(BIN)/python -m demo
+
+build: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" sam build --region $(REGION)
+	@if find .aws-sam/build -type d \( -name boto3 -o -name botocore \) | grep -q .; then \
+	  echo "error: the build bundles boto3/botocore" >&2; exit 1; fi
+	@if find .aws-sam/build/OpskitLayer -name '*.so' | grep -q .; then \
+	  echo "error: the layer contains native code" >&2; exit 1; fi
+	@echo "build ok: no boto3/botocore bundled, no native code in the layer"
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

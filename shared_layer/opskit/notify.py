@@ -1,0 +1,115 @@
+"""The run report (schema opskit.report/1) and its publication to the alert SNS topic."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from opskit.actions import Outcome, Status, count_outcomes
+from opskit.observability import logger
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+
+SCHEMA = "opskit.report/1"
+# SNS allows 256 KiB for the message and its attributes together; keep a margin for attributes.
+MAX_MESSAGE_BYTES = 256 * 1024 - 2048
+SUBJECT_MAX_CHARS = 100
+Severity = Literal["info", "warning", "critical"]
+# Failures first, so truncation drops the least important entries.
+_STATUS_ORDER = {Status.FAILED: 0, Status.DONE: 1, Status.PLANNED: 2, Status.SKIPPED: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    automation: str
+    account: str
+    region: str
+    run_id: str
+    dry_run: bool
+
+
+def default_title(automation: str, counts: dict[str, int]) -> str:
+    parts = [f"{counts[name]} {name}" for name in ("failed", "done", "planned", "skipped")
+             if counts.get(name)]
+    return f"{automation}: {', '.join(parts) if parts else 'nothing to do'}"
+
+
+def default_severity(counts: dict[str, int]) -> Severity:
+    return "warning" if counts.get("failed") else "info"
+
+
+def build_report(
+    run: RunContext,
+    outcomes: Sequence[Outcome],
+    *,
+    title: str | None = None,
+    severity: Severity | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The report every automation sends (DESIGN.md); `counts` are always exact."""
+    counts = count_outcomes(outcomes)
+    ordered = sorted(outcomes, key=lambda outcome: _STATUS_ORDER[outcome.status])
+    report: dict[str, Any] = {
+        "schema": SCHEMA,
+        "automation": run.automation,
+        "account": run.account,
+        "region": run.region,
+        "run_id": run.run_id,
+        "dry_run": run.dry_run,
+        "severity": severity or default_severity(counts),
+        "title": title or default_title(run.automation, counts),
+        "counts": counts,
+        "actions": [outcome.to_dict() for outcome in ordered],
+        "truncated": False,
+    }
+    if extra:
+        report.update(extra)
+    return fit_report(report)
+
+
+def _size(report: dict[str, Any]) -> int:
+    return len(json.dumps(report, default=str).encode())
+
+
+def fit_report(report: dict[str, Any], max_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, Any]:
+    """Cap `actions` so the JSON fits in one SNS message; keep counts, set `truncated`."""
+    if _size(report) <= max_bytes:
+        return report
+    actions = report["actions"]
+    low, high = 0, len(actions)
+    # Largest prefix that fits (binary search: a few serialisations, not one per action).
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _size({**report, "actions": actions[:middle], "truncated": True}) <= max_bytes:
+            low = middle
+        else:
+            high = middle - 1
+    return {**report, "actions": actions[:low], "truncated": True}
+
+
+def is_worth_sending(report: dict[str, Any]) -> bool:
+    """A run that changed nothing and found nothing publishes nothing."""
+    return any(report["counts"].values()) or bool(report.get("error"))
+
+
+def publish_report(sns: SNSClient, topic_arn: str, report: dict[str, Any]) -> str | None:
+    """Publish one report; returns the SNS message id, or None when there was nothing to say."""
+    if not is_worth_sending(report):
+        logger.info("nothing to report", extra={"counts": report["counts"]})
+        return None
+    subject = report["title"].encode("ascii", "replace").decode()[:SUBJECT_MAX_CHARS]
+    response = sns.publish(
+        TopicArn=topic_arn,
+        Subject=subject.replace("\n", " "),
+        Message=json.dumps(report, default=str),
+        MessageAttributes={
+            "automation": {"DataType": "String", "StringValue": report["automation"]},
+            "severity": {"DataType": "String", "StringValue": report["severity"]},
+        },
+    )
+    message_id = response["MessageId"]
+    logger.info("report published", extra={"message_id": message_id, "title": report["title"]})
+    return message_id

@@ -1,0 +1,97 @@
+"""The flow every automation follows: targets -> plan -> executor -> report -> alert topic."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from opskit.actions import Executor, count_outcomes
+from opskit.aws import SessionFactory, Target, TargetFailure, for_each_target, target_pairs
+from opskit.config import CommonConfig
+from opskit.notify import RunContext, Severity, build_report, publish_report
+from opskit.observability import logger, record_outcome, record_target_failure, start_run
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+
+
+@dataclass
+class TargetRun:
+    """What an automation's logic hands back for one target."""
+
+    title: str | None = None
+    severity: Severity | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Work = Callable[[Target, Executor], TargetRun]
+
+
+def run_automation(
+    config: CommonConfig,
+    work: Work,
+    *,
+    run_id: str,
+    base_session: boto3.Session | None = None,
+    factory: SessionFactory | None = None,
+) -> dict[str, Any]:
+    """Run `work` on every target, publish one report per target, return the run summary."""
+    start_run(config.automation)
+    factory = factory or SessionFactory(config.home_region, config.assume_role_name,
+                                        f"opskit-{config.automation}", base=base_session)
+    sns: SNSClient | None = None
+    if config.alert_topic_arn:
+        sns = factory.base.client("sns", region_name=config.alert_topic_arn.split(":")[3])
+
+    def publish(report: dict[str, Any]) -> str | None:
+        if sns is None or config.alert_topic_arn is None:
+            return None
+        try:
+            return publish_report(sns, config.alert_topic_arn, report)
+        except Exception:  # a lost report must not turn a good run into a failed one
+            logger.exception("report not published", extra={"title": report["title"]})
+            return None
+
+    def on_target(target: Target) -> dict[str, Any]:
+        executor = Executor(config.dry_run, config.exemption_tag_key, recorder=record_outcome)
+        result = work(target, executor)
+        run = RunContext(config.automation, target.account_id, target.region, run_id,
+                         config.dry_run)
+        report = build_report(run, executor.outcomes, title=result.title,
+                              severity=result.severity, extra=result.extra)
+        logger.info("target done", extra={"target": str(target), "counts": report["counts"],
+                                          "title": report["title"]})
+        publish(report)
+        return report
+
+    def on_failure(failure: TargetFailure) -> None:
+        record_target_failure(failure.account_id, failure.region, failure.error)
+        run = RunContext(config.automation, failure.account_id, failure.region, run_id,
+                         config.dry_run)
+        publish(build_report(run, [], severity="critical",
+                             title=f"{config.automation} failed in {failure.account_id}/"
+                                   f"{failure.region}",
+                             extra={"error": failure.error}))
+
+    pairs = target_pairs(config, factory.home_account())
+    results, failures = for_each_target(pairs, factory, on_target, on_failure)
+    reports = [report for _, report in results]
+    totals = count_outcomes([])
+    for report in reports:
+        for status, number in report["counts"].items():
+            totals[status] += number
+    return {
+        "automation": config.automation,
+        "dry_run": config.dry_run,
+        "counts": totals,
+        "targets": [
+            {"account": r["account"], "region": r["region"], "title": r["title"],
+             "counts": r["counts"]} for r in reports
+        ],
+        "failed_targets": [
+            {"account": f.account_id, "region": f.region, "error": f.error} for f in failures
+        ],
+    }

@@ -1,0 +1,30 @@
+"""Tag conversions and the tag names the catalog owns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+OWNED_PREFIX = "opskit:"
+MANAGED_BY_KEY = "opskit:managed-by"
+EXEMPT_VALUES = frozenset({"true", "yes", "1"})
+
+
+def tags_to_dict(tags: Iterable[Mapping[str, str]] | None) -> dict[str, str]:
+    """Turn AWS's `[{"Key": k, "Value": v}]` list into a dict (None and missing values allowed)."""
+    result: dict[str, str] = {}
+    for tag in tags or ():
+        key = tag.get("Key")
+        if key is not None:
+            result[key] = tag.get("Value", "")
+    return result
+
+
+def dict_to_tags(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    """Turn a dict into AWS's `[{"Key": k, "Value": v}]` list, in key order."""
+    return [{"Key": key, "Value": tags[key]} for key in sorted(tags)]
+
+
+def is_exempt(tags: Mapping[str, str], exemption_tag_key: str) -> bool:
+    """A resource is exempt when it carries the exemption tag with a truthy value."""
+    value = tags.get(exemption_tag_key)
+    return value is not None and value.strip().lower() in EXEMPT_VALUES

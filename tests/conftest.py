@@ -1,0 +1,122 @@
+"""Shared fixtures: moto account, fake Lambda context, sample events, AWS call counter."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Fake credentials and a fixed region before anything creates a client.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_REGION": "eu-west-1",
+        "POWERTOOLS_METRICS_NAMESPACE": "Opskit",
+        "POWERTOOLS_SERVICE_NAME": "opskit-tests",
+        "POWERTOOLS_DEV": "false",
+    }
+)
+for _name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+    os.environ.pop(_name, None)
+
+import botocore.handlers  # noqa: E402
+import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from opskit.observability import metrics  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"  # moto's default account
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """Load `events/<automation>/<name>.json`."""
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "opskit-test"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:opskit-test"
+    aws_request_id: str = "52fdfc07-2182-454f-963f-5f0f9a621d72"
+    function_version: str = "$LATEST"
+    log_group_name: str = "/aws/lambda/opskit-test"
+    log_stream_name: str = "2026/11/23/[$LATEST]abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+class ApiCalls:
+    """Counts AWS API calls per (service, operation) through a botocore `before-call` hook.
+
+    Retries are not counted: `before-call` fires once per logical call.
+    """
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, str]] = Counter()
+
+    def __call__(self, model: Any = None, **_: Any) -> None:
+        self.counts[(model.service_model.service_name, model.name)] += 1
+
+    def of(self, service: str, operation: str | None = None) -> int:
+        return sum(n for (svc, op), n in self.counts.items()
+                   if svc == service and (operation is None or op == operation))
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def reset(self) -> None:
+        self.counts.clear()
+
+
+@pytest.fixture
+def api_calls() -> Iterator[ApiCalls]:
+    """Counts calls of every session created while the fixture is active."""
+    spy = ApiCalls()
+    handler = ("before-call.*.*", spy)
+    botocore.handlers.BUILTIN_HANDLERS.append(handler)
+    try:
+        yield spy
+    finally:
+        botocore.handlers.BUILTIN_HANDLERS.remove(handler)
+
+
+@pytest.fixture(autouse=True)
+def _clean_metrics() -> Iterator[None]:
+    yield
+    metrics.clear_metrics()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Set environment variables for a test: env(DRY_RUN="false", ...)."""
+
+    def setter(**values: str) -> None:
+        for key, value in values.items():
+            monkeypatch.setenv(key, value)
+
+    return setter

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+from botocore.exceptions import ClientError
+
+from opskit.actions import Action, Executor, Status, chunks, group_by_action
+
+
+def _client_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}}, "StopInstances")
+
+
+def _actions(n: int, **tags: str) -> list[Action]:
+    return [Action(f"i-{i}", "ec2:instance", "stop", "outside schedule", tags=tags)
+            for i in range(n)]
+
+
+class FakeApi:
+    def __init__(self, bad: set[str] | None = None, already: set[str] | None = None) -> None:
+        self.calls: list[list[str]] = []
+        self.bad = bad or set()
+        self.already = already or set()
+
+    def __call__(self, batch: Sequence[Action]) -> None:
+        ids = [a.resource for a in batch]
+        self.calls.append(ids)
+        if self.bad & set(ids):
+            raise _client_error("UnsupportedOperation")
+        if self.already & set(ids):
+            raise _client_error("IncorrectInstanceState")
+
+
+def test_dry_run_plans_and_never_calls() -> None:
+    api = FakeApi()
+    executor = Executor(dry_run=True, exemption_tag_key="opskit:exempt")
+    outcomes = executor.run(_actions(3), api, batch_size=50)
+    assert api.calls == []
+    assert [o.status for o in outcomes] == [Status.PLANNED] * 3
+    assert executor.counts() == {"done": 0, "planned": 3, "skipped": 0, "failed": 0}
+
+
+def test_exempt_resources_are_skipped_in_every_mode() -> None:
+    api = FakeApi()
+    executor = Executor(dry_run=False, exemption_tag_key="keep")
+    executor.run(_actions(2, keep="true") + _actions(1), api, batch_size=50)
+    assert api.calls == [["i-0"]]
+    assert executor.counts() == {"done": 1, "planned": 0, "skipped": 2, "failed": 0}
+    assert executor.outcomes[0].note == "exempt: tagged keep"
+
+
+def test_batches_respect_size() -> None:
+    api = FakeApi()
+    executor = Executor(dry_run=False, exemption_tag_key="x")
+    executor.run(_actions(120), api, batch_size=50)
+    assert [len(c) for c in api.calls] == [50, 50, 20]
+    assert executor.counts()["done"] == 120
+
+
+def test_failing_batch_is_bisected_to_isolate_the_bad_id() -> None:
+    api = FakeApi(bad={"i-5"})
+    executor = Executor(dry_run=False, exemption_tag_key="x")
+    executor.run(_actions(8), api, batch_size=50)
+    failed = [o for o in executor.outcomes if o.status is Status.FAILED]
+    assert [o.action.resource for o in failed] == ["i-5"]
+    assert failed[0].note.startswith("UnsupportedOperation")
+    assert executor.counts() == {"done": 7, "planned": 0, "skipped": 0, "failed": 1}
+    # 1 full batch + bisection down to the bad id: 1 + 2 + 2 + 2 calls
+    assert len(api.calls) == 7
+
+
+def test_idempotent_error_is_success() -> None:
+    api = FakeApi(already={"i-1"})
+    executor = Executor(dry_run=False, exemption_tag_key="x")
+    executor.run(_actions(2), api, batch_size=50, idempotent_errors={"IncorrectInstanceState"})
+    assert executor.counts() == {"done": 2, "planned": 0, "skipped": 0, "failed": 0}
+    notes = [o.note for o in executor.outcomes if o.note]
+    assert notes == ["already done (IncorrectInstanceState)"]
+
+
+def test_other_exceptions_propagate() -> None:
+    def broken(batch: Sequence[Action]) -> None:
+        raise RuntimeError("bug")
+
+    executor = Executor(dry_run=False, exemption_tag_key="x")
+    with pytest.raises(RuntimeError):
+        executor.run(_actions(1), broken)
+
+
+def test_skip_fail_and_recorder() -> None:
+    seen: list[str] = []
+    executor = Executor(dry_run=True, exemption_tag_key="x",
+                        recorder=lambda o: seen.append(o.status))
+    action = _actions(1)[0]
+    executor.skip(action, "spot instance")
+    executor.fail(action, "bad tag")
+    assert seen == ["skipped", "failed"]
+    assert executor.outcomes[1].to_dict() == {
+        "resource": "i-0", "resource_type": "ec2:instance", "action": "stop", "status": "failed",
+        "reason": "outside schedule", "details": {"note": "bad tag"},
+    }
+
+
+def test_chunks_and_grouping() -> None:
+    assert list(chunks([1, 2, 3], 2)) == [[1, 2], [3]]
+    with pytest.raises(ValueError, match="size=0"):
+        list(chunks([1], 0))
+    a, b = Action("r1", "t", "start", "x"), Action("r2", "t", "stop", "x")
+    assert group_by_action([a, b, a]) == {"start": [a, a], "stop": [b]}

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import pytest
+
+from opskit.tags import dict_to_tags, is_exempt, tags_to_dict
+
+
+def test_round_trip() -> None:
+    tags = [{"Key": "b", "Value": "2"}, {"Key": "a", "Value": "1"}, {"Key": "c"}]
+    as_dict = tags_to_dict(tags)
+    assert as_dict == {"a": "1", "b": "2", "c": ""}
+    assert dict_to_tags(as_dict) == [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"},
+                                     {"Key": "c", "Value": ""}]
+    assert tags_to_dict(None) == {}
+
+
+@pytest.mark.parametrize(("value", "exempt"),
+                         [("true", True), ("TRUE ", True), ("yes", True), ("1", True),
+                          ("false", False), ("", False), (None, False)])
+def test_exemption_values(value: str | None, exempt: bool) -> None:
+    tags = {} if value is None else {"opskit:exempt": value}
+    assert is_exempt(tags, "opskit:exempt") is exempt

@@ -1,0 +1,53 @@
+"""Every sample event in events/ goes through its automation's handler (stands in for sam local).
+
+Conventions: `events/<automation>/<name>.json` is handled by `functions/<automation>/app.py`.
+An optional `tests/<automation>/seed.py` with `seed(event_name)` creates what the event refers to.
+Events named `invalid-*.json` must be refused with a ValueError; every other event must run in
+dry-run and change nothing (no action `done`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import EVENTS, FakeLambdaContext, load_event
+
+SAMPLES = sorted(EVENTS.glob("*/*.json"))
+
+
+def _automation(path: Path) -> str:
+    return path.parent.name
+
+
+def test_every_event_folder_has_a_function() -> None:
+    functions = Path(__file__).resolve().parent.parent / "functions"
+    for folder in {p.parent for p in SAMPLES}:
+        assert (functions / folder.name / "app.py").is_file(), folder
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("path", SAMPLES, ids=[f"{_automation(p)}/{p.name}" for p in SAMPLES])
+def test_sample_event_runs_through_its_handler(
+    path: Path, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    automation = _automation(path)
+    monkeypatch.setenv("DRY_RUN", "true")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", automation)
+    if importlib.util.find_spec(f"tests.{automation}.seed") is not None:
+        importlib.import_module(f"tests.{automation}.seed").seed(path.stem)
+    handler = importlib.import_module(f"{automation}.app").lambda_handler
+    event = load_event(f"{automation}/{path.name}")
+    if path.stem.startswith("invalid-"):
+        with pytest.raises(ValueError, match=r"\S+=") as info:
+            handler(event, lambda_context)
+        assert str(info.value)
+        return
+    result: dict[str, Any] = handler(event, lambda_context)
+    assert result["automation"] == automation
+    assert result["dry_run"] is True
+    assert result["counts"]["done"] == 0
