@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "shared_layer"), str(ROOT / "functions")]
@@ -35,7 +36,7 @@ def _alert_inbox() -> tuple[str, str]:
     return topic, url
 
 
-def _drain(url: str) -> list[dict[str, object]]:
+def _drain(url: str) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
     reports = []
     while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
@@ -58,7 +59,7 @@ def main() -> int:
                 summary = scenario.run()
                 reports = _drain(inbox)
                 for report in reports:
-                    print_report(report)  # type: ignore[arg-type]
+                    print_report(report)
                 if not reports:
                     print(f"  (no report: {summary.get('counts')})")
     print("\nNo AWS account was used: every call went to an in-process moto account.")

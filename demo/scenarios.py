@@ -27,11 +27,11 @@ class Scenario:
 def _seed_layer() -> None:
     ec2 = boto3.client("ec2")
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    for name, extra in (("web-1", []), ("web-2", []),
-                        ("db-legacy", [{"Key": "opskit:exempt", "Value": "true"}])):
+    for name, exempt in (("web-1", "false"), ("web-2", "false"), ("db-legacy", "true")):
         ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro",
-                          TagSpecifications=[{"ResourceType": "instance",
-                                              "Tags": [{"Key": "Name", "Value": name}, *extra]}])
+                          TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                              {"Key": "Name", "Value": name},
+                              {"Key": "opskit:exempt", "Value": exempt}]}])
 
 
 def _tag_owner(target: Target, executor: Executor) -> TargetRun:

@@ -9,13 +9,13 @@ MANAGED_BY_KEY = "opskit:managed-by"
 EXEMPT_VALUES = frozenset({"true", "yes", "1"})
 
 
-def tags_to_dict(tags: Iterable[Mapping[str, str]] | None) -> dict[str, str]:
+def tags_to_dict(tags: Iterable[Mapping[str, object]] | None) -> dict[str, str]:
     """Turn AWS's `[{"Key": k, "Value": v}]` list into a dict (None and missing values allowed)."""
     result: dict[str, str] = {}
     for tag in tags or ():
         key = tag.get("Key")
-        if key is not None:
-            result[key] = tag.get("Value", "")
+        if isinstance(key, str):
+            result[key] = str(tag.get("Value", ""))
     return result
 
 

@@ -1,0 +1,180 @@
+"""The schedule grammar (tag values safe for EC2, ASG and RDS) and when a schedule wants 'running'.
+
+    [start-only|stop-only] (<days>? <HH:MM-HH:MM>...)... [<Area/City>|UTC] [holidays:<date>+<date>]
+    or a name defined in the stack's SCHEDULES configuration, e.g. `office-hours`.
+
+Only letters, digits, spaces and `- : / + _` are used: all are allowed in RDS tag values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+MINUTES_PER_DAY = 24 * 60
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_ALIASES = {
+    "daily": frozenset(range(7)),
+    "everyday": frozenset(range(7)),
+    "weekdays": frozenset(range(5)),
+    "weekends": frozenset({5, 6}),
+}
+_DAY = "(?:mon|tue|wed|thu|fri|sat|sun)"
+_DAYS_RE = re.compile(rf"^{_DAY}(?:-{_DAY})?(?:\+{_DAY}(?:-{_DAY})?)*$")
+_RANGE_RE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class ScheduleError(ValueError):
+    """A schedule that cannot be parsed; the message says what is wrong."""
+
+
+class Mode(StrEnum):
+    BOTH = "start-stop"
+    START_ONLY = "start-only"
+    STOP_ONLY = "stop-only"
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Running from `start_minute` to `end_minute` (local wall clock) on `days` (0 = Monday).
+
+    `end_minute` may be 1440 (24:00); `end_minute` < `start_minute` means an overnight period
+    that ends the next day.
+    """
+
+    days: frozenset[int]
+    start_minute: int
+    end_minute: int
+
+    @property
+    def overnight(self) -> bool:
+        return self.end_minute < self.start_minute
+
+    def contains(self, weekday: int, minute: int) -> bool:
+        if not self.overnight:
+            return weekday in self.days and self.start_minute <= minute < self.end_minute
+        return (weekday in self.days and minute >= self.start_minute) or (
+            (weekday - 1) % 7 in self.days and minute < self.end_minute
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    text: str
+    periods: tuple[Period, ...]
+    timezone: ZoneInfo
+    holidays: frozenset[date] = frozenset()
+    mode: Mode = Mode.BOTH
+
+    def wants_running(self, instant: datetime) -> bool:
+        """Whether the resource should run at `instant` (an aware datetime)."""
+        local = instant.astimezone(self.timezone)
+        if local.date() in self.holidays:
+            return False
+        minute = local.hour * 60 + local.minute
+        return any(period.contains(local.weekday(), minute) for period in self.periods)
+
+
+def _parse_days(token: str) -> frozenset[int]:
+    if token in _DAY_ALIASES:
+        return _DAY_ALIASES[token]
+    days: set[int] = set()
+    for part in token.split("+"):
+        first, _, last = part.partition("-")
+        start, end = DAY_NAMES.index(first), DAY_NAMES.index(last or first)
+        # A range may wrap around the week: fri-mon = fri, sat, sun, mon.
+        span = (end - start) % 7
+        days.update((start + offset) % 7 for offset in range(span + 1))
+    return frozenset(days)
+
+
+def _parse_minute(hours: str, minutes: str, token: str, *, is_end: bool) -> int:
+    hour, minute = int(hours), int(minutes)
+    if minute > 59 or hour > 24 or (hour == 24 and (minute != 0 or not is_end)):
+        raise ScheduleError(f"{token!r} is not a time range HH:MM-HH:MM (00:00 to 24:00)")
+    return hour * 60 + minute
+
+
+def _parse_range(token: str, match: re.Match[str], days: frozenset[int]) -> Period:
+    start = _parse_minute(match[1], match[2], token, is_end=False)
+    end = _parse_minute(match[3], match[4], token, is_end=True)
+    if start == end:
+        raise ScheduleError(f"{token!r} starts and ends at the same time")
+    return Period(days, start, end)
+
+
+def _parse_timezone(token: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(token)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScheduleError(f"{token!r} is not a known time zone (e.g. Europe/Paris)") from None
+
+
+def _parse_holidays(token: str) -> frozenset[date]:
+    days: set[date] = set()
+    for part in token.removeprefix("holidays:").split("+"):
+        try:
+            days.add(date.fromisoformat(part))
+        except ValueError:
+            raise ScheduleError(f"{part!r} in {token!r} is not a date YYYY-MM-DD") from None
+    return frozenset(days)
+
+
+def parse_schedule(
+    text: str,
+    *,
+    default_timezone: ZoneInfo,
+    named: Mapping[str, Schedule] | None = None,
+) -> Schedule:
+    """Parse a schedule tag value; raises ScheduleError naming the offending word."""
+    words = text.split()
+    if not words:
+        raise ScheduleError("the schedule is empty")
+    mode = Mode.BOTH
+    if words[0].lower() in (Mode.START_ONLY, Mode.STOP_ONLY):
+        mode = Mode(words.pop(0).lower())
+    named = named or {}
+    if len(words) == 1 and words[0].lower() in named:
+        base = named[words[0].lower()]
+        return Schedule(text, base.periods, base.timezone, base.holidays,
+                        base.mode if mode is Mode.BOTH else mode)
+    periods: list[Period] = []
+    pending_days: tuple[str, frozenset[int]] | None = None  # days not yet given a time range
+    current_days = frozenset(range(7))
+    timezone: ZoneInfo | None = None
+    holidays: frozenset[date] = frozenset()
+    for word in words:
+        token = word.lower()
+        if token in _DAY_ALIASES or _DAYS_RE.match(token):
+            if pending_days is not None:
+                raise ScheduleError(f"days {pending_days[0]!r} have no time range")
+            current_days = _parse_days(token)
+            pending_days = (word, current_days)
+        elif match := _RANGE_RE.match(token):
+            periods.append(_parse_range(word, match, current_days))
+            pending_days = None
+        elif token.startswith("holidays:"):
+            holidays |= _parse_holidays(token)
+        elif "/" in word or token in ("utc", "gmt"):
+            if timezone is not None:
+                raise ScheduleError(f"more than one time zone ({word!r})")
+            timezone = _parse_timezone("UTC" if token in ("utc", "gmt") else word)
+        elif token in named:
+            raise ScheduleError(f"named schedule {word!r} must be used alone")
+        else:
+            raise ScheduleError(f"unknown word {word!r}: expected days (mon-fri), a time range "
+                                "(08:00-19:00), a time zone (Europe/Paris) or a schedule name")
+    if pending_days is not None:
+        raise ScheduleError(f"days {pending_days[0]!r} have no time range")
+    if not periods:
+        raise ScheduleError("no time range (e.g. 08:00-19:00)")
+    return Schedule(text, tuple(periods), timezone or default_timezone, holidays, mode)
+
+
+def is_schedule_name(name: str) -> bool:
+    return bool(_NAME_RE.match(name))

@@ -1,0 +1,402 @@
+"""The scheduler end to end on moto, with a frozen clock."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+import time_machine
+from botocore.exceptions import ClientError
+
+from instance_scheduler import app
+from instance_scheduler.scheduler import schedule_target
+from instance_scheduler.settings import SchedulerConfig
+from opskit import runner
+from opskit.aws import SessionFactory
+from opskit.runner import run_automation
+from tests.conftest import ACCOUNT, ApiCalls, FakeLambdaContext, load_event
+from tests.instance_scheduler.seed import (
+    make_cluster,
+    make_db,
+    make_group,
+    make_instances,
+)
+
+MONDAY_NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+SATURDAY_NOON = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+OTHER = "222222222222"
+BROKEN = "333333333333"
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRY_RUN", "false")
+    monkeypatch.delenv("TARGET_ACCOUNTS", raising=False)
+
+
+def run(now: datetime, **env: str) -> dict[str, Any]:
+    config = SchedulerConfig.from_env({"AWS_REGION": "eu-west-1", "DRY_RUN": "false", **env})
+    with time_machine.travel(now, tick=False):
+        return run_automation(config.common,
+                              lambda t, e: schedule_target(t, e, config, now), run_id="test")
+
+
+def states(ids: list[str]) -> set[str]:
+    ec2 = boto3.client("ec2")
+    pages = ec2.get_paginator("describe_instances").paginate(InstanceIds=ids)
+    return {i["State"]["Name"] for p in pages for r in p["Reservations"] for i in r["Instances"]}
+
+
+@pytest.fixture
+def reports(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every report built during the test (publishing needs no topic)."""
+    captured: list[dict[str, Any]] = []
+    original = runner.build_report
+
+    def spy(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        report = original(*args, **kwargs)
+        captured.append(report)
+        return report
+
+    monkeypatch.setattr(runner, "build_report", spy)
+    return captured
+
+
+def entries(reports: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    return [(a["resource"], a["action"], a["status"]) for r in reports for a in r["actions"]]
+
+
+# ---------------------------------------------------------------- EC2
+@pytest.mark.usefixtures("aws")
+def test_stops_outside_and_starts_inside_the_schedule(reports: list[dict[str, Any]]) -> None:
+    ids = make_instances(3)
+    summary = run(SATURDAY_NOON)
+    assert states(ids) == {"stopped"}
+    assert summary["counts"] == {"done": 3, "planned": 0, "skipped": 0, "failed": 0}
+    assert reports[-1]["title"] == "Stopped 3 EC2"
+    run(MONDAY_NOON)
+    assert states(ids) == {"running"}
+    assert reports[-1]["title"] == "Started 3 EC2"
+
+
+@pytest.mark.usefixtures("aws")
+def test_second_run_is_a_no_op(api_calls: ApiCalls) -> None:
+    make_instances(2)
+    run(SATURDAY_NOON)
+    api_calls.reset()
+    summary = run(SATURDAY_NOON)
+    assert summary["counts"] == {"done": 0, "planned": 0, "skipped": 0, "failed": 0}
+    assert api_calls.of("ec2", "StopInstances") == 0
+
+
+@pytest.mark.usefixtures("aws")
+def test_dry_run_plans_and_changes_nothing(api_calls: ApiCalls) -> None:
+    ids = make_instances(3)
+    make_group("web")
+    make_db("db1")
+    api_calls.reset()
+    summary = run(SATURDAY_NOON, DRY_RUN="true")
+    assert states(ids) == {"running"}
+    assert summary["counts"]["planned"] == 5
+    assert summary["counts"]["done"] == 0
+    mutating = {op for (_, op) in api_calls.counts
+                if op.startswith(("Stop", "Start", "Update", "Create", "Delete", "Remove"))}
+    assert mutating == set()
+    group = boto3.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"][0]
+    assert group["DesiredCapacity"] == 2
+
+
+@pytest.mark.usefixtures("aws")
+def test_batches_fifty_ids_per_call(api_calls: ApiCalls) -> None:
+    ids = make_instances(120)
+    api_calls.reset()
+    run(SATURDAY_NOON)
+    assert api_calls.of("ec2", "StopInstances") == 3  # ceil(120 / 50)
+    assert api_calls.of("ec2", "DescribeInstances") == 1
+    assert api_calls.of("ec2") == 4
+    assert states(ids) == {"stopped"}
+
+
+@pytest.mark.usefixtures("aws")
+def test_failing_batch_is_bisected(api_calls: ApiCalls, monkeypatch: pytest.MonkeyPatch,
+                                   reports: list[dict[str, Any]]) -> None:
+    ids = make_instances(8)
+    bad = ids[5]
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call
+
+    def flaky(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "StopInstances" and bad in params["InstanceIds"]:
+            raise ClientError({"Error": {"Code": "UnsupportedOperation",
+                                         "Message": "cannot stop"}}, operation)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", flaky)
+    summary = run(SATURDAY_NOON)
+    assert summary["counts"] == {"done": 7, "planned": 0, "skipped": 0, "failed": 1}
+    assert states([i for i in ids if i != bad]) == {"stopped"}
+    assert states([bad]) == {"running"}
+    failed = [a for a in reports[-1]["actions"] if a["status"] == "failed"]
+    assert failed[0]["resource"] == bad
+    assert failed[0]["details"]["note"].startswith("UnsupportedOperation")
+
+
+@pytest.mark.usefixtures("aws")
+def test_unsupported_instances_are_skipped_with_a_reason(reports: list[dict[str, Any]]) -> None:
+    member = make_instances(1, tags={"aws:autoscaling:groupName": "web"})
+    exempt = make_instances(1, tags={"opskit:exempt": "true"})
+    run(SATURDAY_NOON)
+    assert states(member + exempt) == {"running"}
+    notes = {a["resource"]: a["details"]["note"] for a in reports[-1]["actions"]}
+    assert notes[member[0]] == "member of Auto Scaling group web: schedule the group"
+    assert notes[exempt[0]] == "exempt: tagged opskit:exempt"
+
+
+@pytest.mark.usefixtures("aws")
+def test_invalid_tag_is_reported_and_the_run_goes_on(reports: list[dict[str, Any]]) -> None:
+    good = make_instances(1)
+    bad = make_instances(1, "mon-fri 8h-19h")
+    summary = run(SATURDAY_NOON)
+    assert states(good) == {"stopped"}
+    assert states(bad) == {"running"}
+    assert summary["counts"]["failed"] == 1
+    (failure,) = [a for a in reports[-1]["actions"] if a["status"] == "failed"]
+    assert failure["resource"] == bad[0]
+    assert failure["reason"].startswith("invalid Schedule tag 'mon-fri 8h-19h': unknown word")
+    assert reports[-1]["severity"] == "warning"
+
+
+@pytest.mark.usefixtures("aws")
+def test_encrypted_volume_with_disabled_key_is_not_started(reports: list[dict[str, Any]],
+                                                           api_calls: ApiCalls) -> None:
+    kms = boto3.client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    ec2 = boto3.client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instance = ec2.run_instances(
+        ImageId=image, MinCount=1, MaxCount=1,
+        BlockDeviceMappings=[{"DeviceName": "/dev/xvda",
+                              "Ebs": {"VolumeSize": 8, "Encrypted": True, "KmsKeyId": key}}],
+        TagSpecifications=[{"ResourceType": "instance",
+                            "Tags": [{"Key": "Schedule", "Value": "mon-fri 08:00-19:00"}]}],
+    )["Instances"][0]["InstanceId"]
+    fine = make_instances(1)
+    ec2.stop_instances(InstanceIds=[instance, *fine])
+    kms.disable_key(KeyId=key)
+    api_calls.reset()
+    run(MONDAY_NOON)
+    assert states([instance]) == {"stopped"}
+    assert states(fine) == {"running"}
+    (failure,) = [a for a in reports[-1]["actions"] if a["status"] == "failed"]
+    assert failure["resource"] == instance
+    assert f"KMS key {key} is Disabled" in failure["details"]["note"]
+    assert api_calls.of("ec2", "DescribeVolumes") == 1
+    assert api_calls.of("kms", "DescribeKey") == 1
+
+
+@pytest.mark.usefixtures("aws")
+def test_hibernate_when_configured() -> None:
+    ec2 = boto3.client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, HibernationOptions={
+        "Configured": True}, TagSpecifications=[{"ResourceType": "instance", "Tags": [
+            {"Key": "Schedule", "Value": "mon-fri 08:00-19:00"}]}])
+    summary = run(SATURDAY_NOON, HIBERNATE="true")
+    assert summary["targets"][0]["title"] == "Would hibernate 1 EC2".replace("Would hibernate",
+                                                                                 "Hibernated")
+
+
+# ---------------------------------------------------------------- overrides
+@pytest.mark.usefixtures("aws")
+def test_override_keeps_running_until_it_expires_then_is_removed(
+        reports: list[dict[str, Any]]) -> None:
+    ids = make_instances(1, tags={"ScheduleOverride": "on until 2026-11-28T18:00Z"})
+    run(SATURDAY_NOON)
+    assert states(ids) == {"running"}
+    later = datetime(2026, 11, 28, 18, 5, tzinfo=UTC)
+    run(later)
+    assert states(ids) == {"stopped"}
+    done = {(a["action"], a["status"]) for a in reports[-1]["actions"]}
+    assert done == {("remove-override", "done"), ("stop", "done")}
+    tags = boto3.client("ec2").describe_tags(
+        Filters=[{"Name": "resource-id", "Values": ids}])["Tags"]
+    assert "ScheduleOverride" not in {t["Key"] for t in tags}
+
+
+@pytest.mark.usefixtures("aws")
+def test_override_off_stops_inside_schedule_and_bad_override_is_reported(
+        reports: list[dict[str, Any]]) -> None:
+    off = make_instances(1, tags={"ScheduleOverride": "off until 2026-11-23T18:00Z"})
+    bad = make_instances(1, tags={"ScheduleOverride": "on until friday"})
+    run(MONDAY_NOON)
+    assert states(off) == {"stopped"}
+    assert states(bad) == {"running"}
+    failure = next(a for a in reports[-1]["actions"] if a["status"] == "failed")
+    assert failure["resource"] == bad[0]
+    assert "'friday' is not an ISO 8601 time" in failure["reason"]
+
+
+@pytest.mark.usefixtures("aws")
+def test_named_schedule_with_holidays() -> None:
+    ids = make_instances(1, "office-hours")
+    schedules = json.dumps({"office-hours": {"schedule": "mon-fri 08:00-19:00",
+                                             "holidays": ["2026-11-23"]}})
+    run(MONDAY_NOON, SCHEDULES=schedules)
+    assert states(ids) == {"stopped"}  # a holiday: stays stopped all day
+
+
+# ---------------------------------------------------------------- Auto Scaling groups
+@pytest.mark.usefixtures("aws")
+def test_group_capacity_is_saved_and_restored_exactly() -> None:
+    make_group("web", capacity=(1, 4, 2))
+    autoscaling = boto3.client("autoscaling")
+
+    def group() -> dict[str, Any]:
+        return autoscaling.describe_auto_scaling_groups(
+            AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
+
+    run(SATURDAY_NOON)
+    stopped = group()
+    assert (stopped["MinSize"], stopped["MaxSize"], stopped["DesiredCapacity"]) == (0, 0, 0)
+    assert {t["Key"]: t["Value"] for t in stopped["Tags"]}["opskit:saved-capacity"] == "1/4/2"
+    run(SATURDAY_NOON)  # idempotent: the saved capacity is not overwritten with 0/0/0
+    assert {t["Key"]: t["Value"] for t in group()["Tags"]}["opskit:saved-capacity"] == "1/4/2"
+    run(MONDAY_NOON)
+    started = group()
+    assert (started["MinSize"], started["MaxSize"], started["DesiredCapacity"]) == (1, 4, 2)
+    assert "opskit:saved-capacity" not in {t["Key"] for t in started["Tags"]}
+
+
+@pytest.mark.usefixtures("aws")
+def test_group_with_unreadable_saved_capacity_is_not_started(
+        reports: list[dict[str, Any]]) -> None:
+    make_group("web", capacity=(0, 0, 0))
+    boto3.client("autoscaling").create_or_update_tags(Tags=[{
+        "ResourceId": "web", "ResourceType": "auto-scaling-group",
+        "Key": "opskit:saved-capacity", "Value": "lots", "PropagateAtLaunch": False}])
+    run(MONDAY_NOON)
+    (entry,) = reports[-1]["actions"]
+    assert entry["status"] == "skipped"
+    assert "is not min/max/desired" in entry["details"]["note"]
+
+
+# ---------------------------------------------------------------- RDS and Aurora
+@pytest.mark.usefixtures("aws")
+def test_rds_instance_and_aurora_cluster(reports: list[dict[str, Any]]) -> None:
+    make_db("reporting")
+    make_cluster("orders", members=2)
+    rds = boto3.client("rds")
+    run(SATURDAY_NOON)
+    assert rds.describe_db_instances(DBInstanceIdentifier="reporting")["DBInstances"][0][
+        "DBInstanceStatus"] == "stopped"
+    assert rds.describe_db_clusters(DBClusterIdentifier="orders")["DBClusters"][0][
+        "Status"] == "stopped"
+    by_resource = {a["resource"]: a for a in reports[-1]["actions"]}
+    assert by_resource["reporting"]["status"] == "done"
+    assert by_resource["orders"]["status"] == "done"
+    # cluster members are handled at cluster level, never on their own
+    assert by_resource["orders-0"]["status"] == "skipped"
+    assert by_resource["orders-0"]["details"]["note"] == (
+        "member of cluster orders: schedule the cluster")
+    run(MONDAY_NOON)
+    assert rds.describe_db_instances(DBInstanceIdentifier="reporting")["DBInstances"][0][
+        "DBInstanceStatus"] == "available"
+
+
+@pytest.mark.usefixtures("aws")
+def test_read_replica_is_skipped(reports: list[dict[str, Any]]) -> None:
+    make_db("primary", schedule=None)
+    boto3.client("rds").create_db_instance_read_replica(
+        DBInstanceIdentifier="replica", SourceDBInstanceIdentifier="primary",
+        Tags=[{"Key": "Schedule", "Value": "mon-fri 08:00-19:00"}])
+    run(SATURDAY_NOON)
+    (entry,) = reports[-1]["actions"]
+    assert (entry["resource"], entry["status"]) == ("replica", "skipped")
+    assert entry["details"]["note"] == "read replicas cannot be stopped"
+
+
+@pytest.mark.usefixtures("aws")
+def test_rds_auto_start_after_seven_days_is_noted(monkeypatch: pytest.MonkeyPatch,
+                                                  reports: list[dict[str, Any]]) -> None:
+    make_db("reporting")
+    from instance_scheduler import scheduler
+
+    monkeypatch.setattr(scheduler, "rds_auto_started",
+                        lambda rds, source: {"reporting"} if source == "db-instance" else set())
+    run(SATURDAY_NOON)
+    (entry,) = reports[-1]["actions"]
+    assert entry["action"] == "stop"
+    assert "RDS-EVENT-0154" in entry["details"]["auto_started"]
+
+
+# ---------------------------------------------------------------- accounts and the handler
+@pytest.mark.usefixtures("aws")
+def test_one_account_failing_does_not_stop_the_others(monkeypatch: pytest.MonkeyPatch,
+                                                       api_calls: ApiCalls) -> None:
+    home = make_instances(2)
+    creds = boto3.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{OTHER}:role/OpskitExecutionRole",
+        RoleSessionName="seed")["Credentials"]
+    member = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
+                           aws_secret_access_key=creds["SecretAccessKey"],
+                           aws_session_token=creds["SessionToken"], region_name="eu-west-1")
+    theirs = make_instances(3, session=member)
+    original = SessionFactory._assumed
+
+    def assume(self: SessionFactory, account_id: str) -> Any:
+        if account_id == BROKEN:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no role"}},
+                              "AssumeRole")
+        return original(self, account_id)
+
+    monkeypatch.setattr(SessionFactory, "_assumed", assume)
+    api_calls.reset()
+    summary = run(SATURDAY_NOON, TARGET_ACCOUNTS=f"{BROKEN},{ACCOUNT},{OTHER}")
+    assert states(home) == {"stopped"}
+    member_states = {i["State"]["Name"] for r in member.client("ec2").describe_instances(
+        InstanceIds=theirs)["Reservations"] for i in r["Instances"]}
+    assert member_states == {"stopped"}
+    assert summary["counts"]["done"] == 5
+    assert [(t["account"], t["counts"]["done"]) for t in summary["targets"]] == [
+        (ACCOUNT, 2), (OTHER, 3)]
+    assert [(f["account"], f["error"].split(" ")[0]) for f in summary["failed_targets"]] == [
+        (BROKEN, "ClientError:")]
+
+
+@pytest.mark.usefixtures("aws")
+def test_handler_runs_the_sample_event(lambda_context: FakeLambdaContext,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = make_instances(2)
+    sns = boto3.client("sns")
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    monkeypatch.setenv("ALERT_TOPIC_ARN", topic)
+    with time_machine.travel(SATURDAY_NOON, tick=False):
+        result = app.lambda_handler(load_event("instance_scheduler/scheduler-run.json"),
+                                    lambda_context)
+    assert result["counts"]["done"] == 2
+    assert result["targets"][0]["title"] == "Stopped 2 EC2"
+    assert states(ids) == {"stopped"}
+
+
+@pytest.mark.usefixtures("aws")
+def test_handler_refuses_a_malformed_event(lambda_context: FakeLambdaContext,
+                                           api_calls: ApiCalls) -> None:
+    make_instances(1)
+    api_calls.reset()
+    with pytest.raises(ValueError, match=r"time=None is invalid"):
+        app.lambda_handler(load_event("instance_scheduler/invalid-missing-time.json"),
+                           lambda_context)
+    assert api_calls.total == 0
+
+
+def test_bad_configuration_names_the_variable() -> None:
+    with pytest.raises(ValueError, match=r"RESOURCE_TYPES='ec2,lambda' is invalid"):
+        SchedulerConfig.from_env({"RESOURCE_TYPES": "ec2,lambda"})
+    with pytest.raises(ValueError, match=r"DEFAULT_TIMEZONE='Moon/Base' is invalid"):
+        SchedulerConfig.from_env({"DEFAULT_TIMEZONE": "Moon/Base"})
+    with pytest.raises(ValueError, match=r"SCHEDULES=.* 'x': days 'mon-fri' have no time range"):
+        SchedulerConfig.from_env({"SCHEDULES": '{"x": "mon-fri"}'})
