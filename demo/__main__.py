@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import sys
@@ -23,6 +25,7 @@ from moto import mock_aws  # noqa: E402
 
 from demo.console import print_heading, print_report  # noqa: E402
 from demo.scenarios import SCENARIOS  # noqa: E402
+from opskit.observability import metrics  # noqa: E402
 
 
 def _alert_inbox() -> tuple[str, str]:
@@ -56,7 +59,10 @@ def main() -> int:
             for dry_run in ("true", "false"):
                 os.environ["DRY_RUN"] = dry_run
                 print(f"\n  -- DRY_RUN={dry_run}")
-                summary = scenario.run()
+                # Structured logs and metrics go to stdout in Lambda; here only the reports matter.
+                with contextlib.redirect_stdout(io.StringIO()):
+                    summary = scenario.run()
+                metrics.clear_metrics()  # what log_metrics does at the end of an invocation
                 reports = _drain(inbox)
                 for report in reports:
                     print_report(report)

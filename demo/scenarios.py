@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
+import time_machine
 
+from instance_scheduler.app import lambda_handler
 from opskit.actions import Action, Executor
 from opskit.aws import Target
 from opskit.config import CommonConfig
 from opskit.runner import TargetRun, run_automation
 from opskit.tags import tags_to_dict
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+
+
+@dataclass
+class DemoContext:
+    """What a Lambda context carries, for running handlers in-process."""
+
+    function_name: str = "opskit-demo"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:opskit-demo"
+    aws_request_id: str = "demo-run"
 
 
 @dataclass(frozen=True)
@@ -58,7 +76,48 @@ def _run_layer() -> dict[str, Any]:
     return run_automation(CommonConfig.from_env("layer_demo"), _tag_owner, run_id="demo")
 
 
+# ---------------------------------------------------------------- instance scheduler
+_SATURDAY_NOON = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def _seed_scheduler() -> None:
+    ec2 = boto3.client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    for name, schedule, extra in (
+        ("build-agent", "mon-fri 08:00-19:00 Europe/Paris", {}),
+        ("staging-api", "office-hours", {}),
+        ("prod-api", "mon-fri 08:00-19:00", {"opskit:exempt": "true"}),
+        ("typo", "mon-fri 8h-19h", {}),
+    ):
+        tags = {"Name": name, "Schedule": schedule, **extra}
+        ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro",
+                          TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                              {"Key": k, "Value": v} for k, v in tags.items()]}])
+    autoscaling = boto3.client("autoscaling")
+    autoscaling.create_launch_configuration(LaunchConfigurationName="workers",
+                                            ImageId=image, InstanceType="t3.micro")
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="workers", LaunchConfigurationName="workers", MinSize=1, MaxSize=4,
+        DesiredCapacity=2, AvailabilityZones=["eu-west-1a"],
+        Tags=[{"Key": "Schedule", "Value": "office-hours", "PropagateAtLaunch": False}])
+    boto3.client("rds").create_db_instance(
+        DBInstanceIdentifier="reporting-db", DBInstanceClass="db.t3.micro", Engine="postgres",
+        MasterUsername="demo_admin", MasterUserPassword="demo-only-1", AllocatedStorage=20,
+        Tags=[{"Key": "Schedule", "Value": "weekdays 07:00-20:00 UTC"}])
+
+
+def _run_scheduler() -> dict[str, Any]:
+    os.environ["SCHEDULES"] = json.dumps({"office-hours": {
+        "schedule": "mon-fri 08:00-19:00 Europe/Paris", "holidays": ["2026-12-25"]}})
+    event = json.loads((EVENTS / "instance_scheduler" / "scheduler-run.json").read_text())
+    with time_machine.travel(_SATURDAY_NOON, tick=False):
+        result: dict[str, Any] = lambda_handler(event, DemoContext())
+    return result
+
+
 SCENARIOS: list[Scenario] = [
     Scenario("layer_demo", "the shared layer on its own (plan, exemption, dry-run, report)",
              _seed_layer, _run_layer),
+    Scenario("instance_scheduler", "Saturday noon: office-hours resources should be off",
+             _seed_scheduler, _run_scheduler),
 ]

@@ -13,6 +13,8 @@ from instance_scheduler.settings import SchedulerConfig
 from opskit.actions import Action
 
 START, STOP, HIBERNATE, REMOVE_OVERRIDE = "start", "stop", "hibernate", "remove-override"
+# The action name of a resource whose tags could not be read: nothing is done to it.
+CHECK_TAGS = "check-tags"
 
 
 @dataclass
@@ -36,7 +38,7 @@ def _desired_by_schedule(resource: Resource, config: SchedulerConfig, now: datet
         schedule = parse_schedule(value, default_timezone=config.default_timezone,
                                   named=config.schedules)
     except ScheduleError as exc:
-        plan.invalid.append((_action(resource, "none", f"invalid {config.schedule_tag_key} tag "
+        plan.invalid.append((_action(resource, CHECK_TAGS, f"invalid {config.schedule_tag_key} tag "
                                      f"{value!r}: {exc}"), "resource left untouched"))
         return None
     running = schedule.wants_running(now)
@@ -55,7 +57,7 @@ def plan_resource(resource: Resource, config: SchedulerConfig, now: datetime, pl
         try:
             override = parse_override(override_value)
         except OverrideError as exc:
-            plan.invalid.append((_action(resource, "none", f"invalid {config.override_tag_key} "
+            plan.invalid.append((_action(resource, CHECK_TAGS, f"invalid {config.override_tag_key} "
                                          f"tag {override_value!r}: {exc}"),
                                  "resource left untouched"))
             return

@@ -27,8 +27,9 @@ _STATUS_METRIC = {
 
 
 def start_run(automation: str) -> None:
-    """Tag this invocation's metrics with the automation's dimension."""
-    metrics.add_dimension(AUTOMATION_DIMENSION, automation)
+    """Tag this invocation's metrics with the automation's dimension (once per flush)."""
+    if metrics.dimension_set.get(AUTOMATION_DIMENSION) != automation:
+        metrics.add_dimension(AUTOMATION_DIMENSION, automation)
 
 
 def record_outcome(outcome: Outcome) -> None:
