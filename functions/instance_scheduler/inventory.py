@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
-from opskit.actions import chunks
+from botocore.exceptions import ClientError
+
+from opskit.actions import chunks, error_code
 from opskit.tags import tags_to_dict
 
 if TYPE_CHECKING:
@@ -192,6 +194,11 @@ def _key_state(kms: KMSClient, key: str) -> str:
         return kms.describe_key(KeyId=key)["KeyMetadata"].get("KeyState", "Enabled")
     except kms.exceptions.NotFoundException:
         return "NotFound"
+    except ClientError as exc:
+        # A key policy that does not delegate to IAM: we cannot judge the key, so let EC2 try.
+        if error_code(exc) in ("AccessDeniedException", "AccessDenied"):
+            return "Unknown"
+        raise
 
 
 def rds_auto_started(rds: RDSClient, source_type: Literal["db-instance", "db-cluster"],

@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MINUTES_PER_DAY = 24 * 60
+# No time zone repeats more than two hours when its clocks go back.
+_MAX_REPEATED_MINUTES = 180
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_ALIASES = {
     "daily": frozenset(range(7)),
@@ -55,11 +57,13 @@ class Period:
     def overnight(self) -> bool:
         return self.end_minute < self.start_minute
 
-    def contains(self, weekday: int, minute: int) -> bool:
+    def contains(self, weekday: int, minute: int, *, carried_over: bool = True) -> bool:
+        """Whether the period covers `minute` of `weekday`; with `carried_over=False` the
+        morning part of an overnight period that started the day before is left out."""
         if not self.overnight:
             return weekday in self.days and self.start_minute <= minute < self.end_minute
         return (weekday in self.days and minute >= self.start_minute) or (
-            (weekday - 1) % 7 in self.days and minute < self.end_minute
+            carried_over and (weekday - 1) % 7 in self.days and minute < self.end_minute
         )
 
 
@@ -72,12 +76,33 @@ class Schedule:
     mode: Mode = Mode.BOTH
 
     def wants_running(self, instant: datetime) -> bool:
-        """Whether the resource should run at `instant` (an aware datetime)."""
-        local = instant.astimezone(self.timezone)
+        """Whether the resource should run at `instant` (an aware datetime).
+
+        Periods follow the local wall clock. A holiday keeps the resource stopped for the whole
+        local date, and an overnight period that starts on a holiday does not run after midnight.
+        """
+        local = self._wall_clock(instant)
         if local.date() in self.holidays:
             return False
         minute = local.hour * 60 + local.minute
-        return any(period.contains(local.weekday(), minute) for period in self.periods)
+        yesterday_off = local.date() - timedelta(days=1) in self.holidays
+        return any(period.contains(local.weekday(), minute, carried_over=not yesterday_off)
+                   for period in self.periods)
+
+    def _wall_clock(self, instant: datetime) -> datetime:
+        """Local time; in the repeated hour after clocks go back, the last minute before they did.
+
+        Every boundary inside the repeated hour was crossed the first time round, so the second
+        time round keeps the state the schedule had then (no stop/start flap for an hour).
+        """
+        local = instant.astimezone(self.timezone)
+        probe = instant
+        for _ in range(_MAX_REPEATED_MINUTES):
+            if local.fold == 0:
+                break
+            probe -= timedelta(minutes=1)
+            local = probe.astimezone(self.timezone)
+        return local
 
 
 def _parse_days(token: str) -> frozenset[int]:

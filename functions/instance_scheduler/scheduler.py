@@ -29,8 +29,9 @@ from opskit.runner import TargetRun
 
 _KIND_LABEL = {EC2_INSTANCE: "EC2", ASG: "ASG", RDS_INSTANCE: "RDS",
                RDS_CLUSTER: "RDS cluster"}
-_RDS_AUTO_START_NOTE = ("AWS started it after 7 days stopped (RDS-EVENT-0154); stopping it again "
-                        "— it will be restarted by AWS every 7 days while stopped")
+_RDS_AUTO_START_NOTE = ("AWS started it after 7 days stopped ({event}); stopping it again: AWS "
+                        "restarts a stopped database every 7 days")
+_RDS_AUTO_START_EVENT = {RDS_INSTANCE: "RDS-EVENT-0154", RDS_CLUSTER: "RDS-EVENT-0153"}
 
 
 def collect(target: Target, config: SchedulerConfig) -> list[Resource]:
@@ -75,8 +76,9 @@ def _note_rds_auto_starts(target: Target, actions: list[Action]) -> list[Action]
             if source not in started:
                 started[source] = rds_auto_started(target.session.client("rds"), source)
             if action.resource in started[source]:
-                noted.append(replace(action, details={**action.details,
-                                                      "auto_started": _RDS_AUTO_START_NOTE}))
+                note = _RDS_AUTO_START_NOTE.format(
+                    event=_RDS_AUTO_START_EVENT[action.resource_type])
+                noted.append(replace(action, details={**action.details, "auto_started": note}))
                 continue
         noted.append(action)
     return noted

@@ -91,8 +91,12 @@ def fit_report(report: dict[str, Any], max_bytes: int = MAX_MESSAGE_BYTES) -> di
 
 
 def is_worth_sending(report: dict[str, Any]) -> bool:
-    """A run that changed nothing and found nothing publishes nothing."""
-    return any(report["counts"].values()) or bool(report.get("error"))
+    """A run that changed nothing and found nothing publishes nothing.
+
+    Skips alone (exempt or unsupported resources) are not news: they are logged, not sent.
+    """
+    counts = report["counts"]
+    return bool(counts["done"] or counts["planned"] or counts["failed"] or report.get("error"))
 
 
 def publish_report(sns: SNSClient, topic_arn: str, report: dict[str, Any]) -> str | None:

@@ -149,12 +149,34 @@ class TestDaylightSaving:
         assert not schedule.wants_running(datetime(2026, 10, 25, 2, 0, tzinfo=UTC))  # 03:00 CET
         assert not schedule.wants_running(datetime(2026, 10, 24, 23, 59, tzinfo=UTC))  # 01:59
 
+    def test_fall_back_boundaries_inside_the_repeated_hour_fire_once(self) -> None:
+        starts = parse_schedule("02:30-06:00 Europe/Paris", default_timezone=UTC_ZONE)
+        ends = parse_schedule("00:00-02:30 Europe/Paris", default_timezone=UTC_ZONE)
+        day = datetime(2026, 10, 25, 0, 0, tzinfo=UTC)  # 02:00 CEST
+        samples = [day + timedelta(minutes=m) for m in range(0, 6 * 60, 5)]
+        # Starts at the first 02:30 (00:30 UTC) and never flaps until 06:00 CET (05:00 UTC).
+        assert [t for t in samples if starts.wants_running(t)] == [
+            t for t in samples if datetime(2026, 10, 25, 0, 30, tzinfo=UTC) <= t
+            < datetime(2026, 10, 25, 5, 0, tzinfo=UTC)]
+        # Ends at the first 02:30 and does not come back when 02:00 repeats.
+        assert [t for t in samples if ends.wants_running(t)] == [
+            t for t in samples if t < datetime(2026, 10, 25, 0, 30, tzinfo=UTC)]
+
     def test_overnight_period_across_fall_back_lasts_an_hour_longer(self) -> None:
         schedule = parse_schedule("sat 22:00-06:00 Europe/Paris", default_timezone=UTC_ZONE)
         start = datetime(2026, 10, 24, 20, 0, tzinfo=UTC)  # 22:00 CEST
         minutes = [start + timedelta(minutes=m) for m in range(0, 12 * 60, 5)]
         running = sum(schedule.wants_running(t) for t in minutes) * 5
         assert running == 9 * 60  # 22:00 CEST -> 06:00 CET is 9 real hours
+
+
+def test_overnight_period_starting_on_a_holiday_does_not_run() -> None:
+    schedule = parse_schedule("22:00-06:00 holidays:2026-12-25", default_timezone=UTC_ZONE)
+    assert schedule.wants_running(datetime(2026, 12, 24, 23, 0, tzinfo=UTC))
+    assert not schedule.wants_running(datetime(2026, 12, 25, 1, 0, tzinfo=UTC))  # the holiday
+    assert not schedule.wants_running(datetime(2026, 12, 25, 23, 0, tzinfo=UTC))
+    assert not schedule.wants_running(datetime(2026, 12, 26, 3, 0, tzinfo=UTC))  # its tail
+    assert schedule.wants_running(datetime(2026, 12, 26, 23, 0, tzinfo=UTC))
 
 
 def test_holidays_are_local_dates() -> None:

@@ -400,3 +400,33 @@ def test_bad_configuration_names_the_variable() -> None:
         SchedulerConfig.from_env({"DEFAULT_TIMEZONE": "Moon/Base"})
     with pytest.raises(ValueError, match=r"SCHEDULES=.* 'x': days 'mon-fri' have no time range"):
         SchedulerConfig.from_env({"SCHEDULES": '{"x": "mon-fri"}'})
+
+
+@pytest.mark.usefixtures("aws")
+def test_unreadable_key_does_not_block_a_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.client import BaseClient
+
+    kms = boto3.client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    ec2 = boto3.client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instance = ec2.run_instances(
+        ImageId=image, MinCount=1, MaxCount=1,
+        BlockDeviceMappings=[{"DeviceName": "/dev/xvda",
+                              "Ebs": {"VolumeSize": 8, "Encrypted": True, "KmsKeyId": key}}],
+        TagSpecifications=[{"ResourceType": "instance",
+                            "Tags": [{"Key": "Schedule", "Value": "mon-fri 08:00-19:00"}]}],
+    )["Instances"][0]["InstanceId"]
+    ec2.stop_instances(InstanceIds=[instance])
+    original = BaseClient._make_api_call
+
+    def denied(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "DescribeKey":
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}},
+                              operation)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", denied)
+    summary = run(MONDAY_NOON)
+    assert summary["counts"] == {"done": 1, "planned": 0, "skipped": 0, "failed": 0}
+    assert states([instance]) == {"running"}

@@ -66,3 +66,13 @@ def test_nothing_found_publishes_nothing() -> None:
             raise AssertionError("must not publish")
 
     assert publish_report(NoSns(), "arn", build_report(RUN, [])) is None  # type: ignore[arg-type]
+
+
+def test_skips_alone_publish_nothing() -> None:
+    class NoSns:
+        def publish(self, **_: object) -> dict[str, str]:
+            raise AssertionError("must not publish")
+
+    report = build_report(RUN, [_outcome(1, Status.SKIPPED, "exempt")])
+    assert report["counts"]["skipped"] == 1
+    assert publish_report(NoSns(), "arn", report) is None  # type: ignore[arg-type]
