@@ -73,13 +73,16 @@ def plan_resource(resource: Resource, config: SchedulerConfig, now: datetime, pl
         if desired is None:
             return
     running, why, mode = desired
-    if resource.state is State.TRANSITIONING:
-        return  # the next run sees where it settled
-    if running == (resource.state is State.RUNNING):
-        return
     if (running and mode is Mode.STOP_ONLY) or (not running and mode is Mode.START_ONLY):
         return
     name = START if running else STOP
+    if resource.state is State.TRANSITIONING:
+        plan.skipped.append((_action(resource, name, why),
+                             f"in transition ({resource.raw_state}): the next run acts on the "
+                             "state it settles in"))
+        return
+    if running == (resource.state is State.RUNNING):
+        return
     if (name == STOP and config.hibernate and resource.kind == EC2_INSTANCE
             and resource.hibernate_capable):
         name = HIBERNATE

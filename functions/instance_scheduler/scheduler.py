@@ -121,4 +121,15 @@ def schedule_target(target: Target, executor: Executor, config: SchedulerConfig,
         actuator = actuators.for_action(kind, name)
         executor.run(group, actuator.apply, batch_size=actuator.batch_size,
                      idempotent_errors=actuator.idempotent_errors)
-    return TargetRun(title=title(executor, config.common.dry_run))
+    return TargetRun(title=title(executor, config.common.dry_run),
+                     extra={"by_resource_type": tally_by_type(executor)})
+
+
+def tally_by_type(executor: Executor) -> dict[str, dict[str, int]]:
+    """Per resource type: how many were started, stopped... and skipped or failed."""
+    tally: dict[str, Counter[str]] = {}
+    for outcome in executor.outcomes:
+        key = outcome.action.action if outcome.status in (Status.DONE, Status.PLANNED) else str(
+            outcome.status)
+        tally.setdefault(outcome.action.resource_type, Counter())[key] += 1
+    return {kind: dict(sorted(counts.items())) for kind, counts in sorted(tally.items())}

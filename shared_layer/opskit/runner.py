@@ -63,7 +63,7 @@ def run_automation(
         report = build_report(run, executor.outcomes, title=result.title,
                               severity=result.severity, extra=result.extra)
         logger.info("target done", extra={"target": str(target), "counts": report["counts"],
-                                          "title": report["title"]})
+                                          "title": report["title"], **result.extra})
         publish(report)
         return report
 

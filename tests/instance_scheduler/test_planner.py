@@ -28,7 +28,6 @@ def resource(state: State, schedule: str = "mon-fri 08:00-19:00", *, kind: str =
         (resource(State.STOPPED), SATURDAY, []),
         (resource(State.STOPPED), MONDAY, [("r-1", "start")]),
         (resource(State.RUNNING), MONDAY, []),
-        (resource(State.TRANSITIONING), SATURDAY, []),  # the next run sees where it settled
         (resource(State.STOPPED, "stop-only mon-fri 08:00-19:00"), MONDAY, []),
         (resource(State.RUNNING, "stop-only mon-fri 08:00-19:00"), SATURDAY, [("r-1", "stop")]),
         (resource(State.RUNNING, "start-only mon-fri 08:00-19:00"), SATURDAY, []),
@@ -45,6 +44,14 @@ def test_plans_only_the_difference(res: Resource, now: datetime,
     plan = plan_resources([res], CONFIG, now)
     assert [(a.resource, a.action) for a in plan.actions] == expected
     assert plan.invalid == []
+
+
+def test_transitional_state_is_skipped_with_the_reason() -> None:
+    plan = plan_resources([resource(State.TRANSITIONING)], CONFIG, SATURDAY)
+    assert plan.actions == []
+    ((action, note),) = plan.skipped
+    assert action.action == "stop"
+    assert note == "in transition (transitioning): the next run acts on the state it settles in"
 
 
 def test_unsupported_is_reported_only_when_a_change_is_due() -> None:

@@ -77,6 +77,7 @@ def test_stops_outside_and_starts_inside_the_schedule(reports: list[dict[str, An
     assert states(ids) == {"stopped"}
     assert summary["counts"] == {"done": 3, "planned": 0, "skipped": 0, "failed": 0}
     assert reports[-1]["title"] == "Stopped 3 EC2"
+    assert reports[-1]["by_resource_type"] == {"ec2:instance": {"stop": 3}}
     run(MONDAY_NOON)
     assert states(ids) == {"running"}
     assert reports[-1]["title"] == "Started 3 EC2"
@@ -121,7 +122,7 @@ def test_batches_fifty_ids_per_call(api_calls: ApiCalls) -> None:
 
 
 @pytest.mark.usefixtures("aws")
-def test_failing_batch_is_bisected(api_calls: ApiCalls, monkeypatch: pytest.MonkeyPatch,
+def test_failing_batch_is_bisected(monkeypatch: pytest.MonkeyPatch,
                                    reports: list[dict[str, Any]]) -> None:
     ids = make_instances(8)
     bad = ids[5]
@@ -129,7 +130,11 @@ def test_failing_batch_is_bisected(api_calls: ApiCalls, monkeypatch: pytest.Monk
 
     original = BaseClient._make_api_call
 
+    stop_calls: list[int] = []
+
     def flaky(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "StopInstances":
+            stop_calls.append(len(params["InstanceIds"]))
         if operation == "StopInstances" and bad in params["InstanceIds"]:
             raise ClientError({"Error": {"Code": "UnsupportedOperation",
                                          "Message": "cannot stop"}}, operation)
@@ -137,6 +142,8 @@ def test_failing_batch_is_bisected(api_calls: ApiCalls, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(BaseClient, "_make_api_call", flaky)
     summary = run(SATURDAY_NOON)
+    # 8 fails -> 4 ok, 4 fails -> 2 (ids 4-5) fails -> 1 ok, 1 fails; then 2 (ids 6-7) ok
+    assert stop_calls == [8, 4, 4, 2, 1, 1, 2]
     assert summary["counts"] == {"done": 7, "planned": 0, "skipped": 0, "failed": 1}
     assert states([i for i in ids if i != bad]) == {"stopped"}
     assert states([bad]) == {"running"}
