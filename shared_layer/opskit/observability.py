@@ -33,13 +33,19 @@ def start_run(automation: str) -> None:
 
 
 def record_outcome(outcome: Outcome) -> None:
-    """One structured log line and one metric count per action outcome."""
+    """One structured log line per action outcome."""
     entry = outcome.to_dict()
     if outcome.status == "failed":
         logger.warning("action failed", extra={"action": entry})
     else:
         logger.info(f"action {outcome.status}", extra={"action": entry})
-    metrics.add_metric(name=_STATUS_METRIC[outcome.status], unit=MetricUnit.Count, value=1)
+
+
+def record_counts(counts: dict[str, int]) -> None:
+    """One metric value per status and target (not per action: EMF holds 100 values a metric)."""
+    for status, number in counts.items():
+        if number:
+            metrics.add_metric(name=_STATUS_METRIC[status], unit=MetricUnit.Count, value=number)
 
 
 def record_target_failure(account: str, region: str, error: str) -> None:

@@ -12,7 +12,13 @@ from opskit.actions import Executor, count_outcomes
 from opskit.aws import SessionFactory, Target, TargetFailure, for_each_target, target_pairs
 from opskit.config import CommonConfig
 from opskit.notify import RunContext, Severity, build_report, publish_report
-from opskit.observability import logger, record_outcome, record_target_failure, start_run
+from opskit.observability import (
+    logger,
+    record_counts,
+    record_outcome,
+    record_target_failure,
+    start_run,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -62,6 +68,7 @@ def run_automation(
                          config.dry_run)
         report = build_report(run, executor.outcomes, title=result.title,
                               severity=result.severity, extra=result.extra)
+        record_counts(report["counts"])
         logger.info("target done", extra={"target": str(target), "counts": report["counts"],
                                           "title": report["title"], **result.extra})
         publish(report)

@@ -8,6 +8,7 @@ import pytest
 from opskit.actions import Action, Executor
 from opskit.aws import Target
 from opskit.config import CommonConfig
+from opskit.observability import metrics
 from opskit.runner import TargetRun, run_automation
 from tests.conftest import ACCOUNT, ApiCalls
 
@@ -57,6 +58,9 @@ def test_run_reports_per_target_and_isolates_failures(api_calls: ApiCalls) -> No
     assert reports[OTHER]["severity"] == "critical"
     assert reports[OTHER]["error"] == "RuntimeError: AccessDenied on DescribeInstances"
     assert api_calls.of("sns", "Publish") == 2
+    assert metrics.metric_set["ActionsDone"]["Value"] == [1]
+    assert metrics.metric_set["TargetsFailed"]["Value"] == [1]
+    assert metrics.dimension_set["automation"] == "demo"
 
 
 @pytest.mark.usefixtures("aws")
