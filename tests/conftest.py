@@ -27,6 +27,7 @@ os.environ.update(
 for _name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
     os.environ.pop(_name, None)
 
+import boto3  # noqa: E402
 import botocore.handlers  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
@@ -103,6 +104,32 @@ def api_calls() -> Iterator[ApiCalls]:
         yield spy
     finally:
         botocore.handlers.BUILTIN_HANDLERS.remove(handler)
+
+
+@dataclass
+class AlertInbox:
+    """An SNS topic with an SQS queue subscribed (raw delivery), to read published reports."""
+
+    topic_arn: str
+    queue_url: str
+
+    def received(self) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs")
+        messages = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
+                                       MessageAttributeNames=["All"])
+        return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+
+
+@pytest.fixture
+def alert_inbox(aws: None) -> AlertInbox:
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
+                  Attributes={"RawMessageDelivery": "true"})
+    return AlertInbox(topic, url)
 
 
 @pytest.fixture(autouse=True)

@@ -31,6 +31,21 @@ def make_instances(count: int, schedule: str | None = SCHEDULE, *, region: str |
     return ids
 
 
+def make_encrypted_instance() -> tuple[str, str]:
+    """A stopped scheduled instance whose root volume uses a new customer managed key."""
+    key = boto3.client("kms").create_key()["KeyMetadata"]["KeyId"]
+    ec2 = boto3.client("ec2")
+    instance = ec2.run_instances(
+        ImageId=image_id(), MinCount=1, MaxCount=1,
+        BlockDeviceMappings=[{"DeviceName": "/dev/xvda",
+                              "Ebs": {"VolumeSize": 8, "Encrypted": True, "KmsKeyId": key}}],
+        TagSpecifications=[{"ResourceType": "instance",
+                            "Tags": [{"Key": "Schedule", "Value": SCHEDULE}]}],
+    )["Instances"][0]["InstanceId"]
+    ec2.stop_instances(InstanceIds=[instance])
+    return instance, key
+
+
 def make_group(name: str, schedule: str = SCHEDULE,
                capacity: tuple[int, int, int] = (1, 4, 2)) -> None:
     autoscaling = boto3.client("autoscaling")

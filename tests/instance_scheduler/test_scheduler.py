@@ -21,6 +21,7 @@ from tests.conftest import ACCOUNT, ApiCalls, FakeLambdaContext, load_event
 from tests.instance_scheduler.seed import (
     make_cluster,
     make_db,
+    make_encrypted_instance,
     make_group,
     make_instances,
 )
@@ -180,20 +181,10 @@ def test_invalid_tag_is_reported_and_the_run_goes_on(reports: list[dict[str, Any
 @pytest.mark.usefixtures("aws")
 def test_encrypted_volume_with_disabled_key_is_not_started(reports: list[dict[str, Any]],
                                                            api_calls: ApiCalls) -> None:
-    kms = boto3.client("kms")
-    key = kms.create_key()["KeyMetadata"]["KeyId"]
-    ec2 = boto3.client("ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    instance = ec2.run_instances(
-        ImageId=image, MinCount=1, MaxCount=1,
-        BlockDeviceMappings=[{"DeviceName": "/dev/xvda",
-                              "Ebs": {"VolumeSize": 8, "Encrypted": True, "KmsKeyId": key}}],
-        TagSpecifications=[{"ResourceType": "instance",
-                            "Tags": [{"Key": "Schedule", "Value": "mon-fri 08:00-19:00"}]}],
-    )["Instances"][0]["InstanceId"]
+    instance, key = make_encrypted_instance()
     fine = make_instances(1)
-    ec2.stop_instances(InstanceIds=[instance, *fine])
-    kms.disable_key(KeyId=key)
+    boto3.client("ec2").stop_instances(InstanceIds=fine)
+    boto3.client("kms").disable_key(KeyId=key)
     api_calls.reset()
     run(MONDAY_NOON)
     assert states([instance]) == {"stopped"}
@@ -413,18 +404,7 @@ def test_bad_configuration_names_the_variable() -> None:
 def test_unreadable_key_does_not_block_a_start(monkeypatch: pytest.MonkeyPatch) -> None:
     from botocore.client import BaseClient
 
-    kms = boto3.client("kms")
-    key = kms.create_key()["KeyMetadata"]["KeyId"]
-    ec2 = boto3.client("ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    instance = ec2.run_instances(
-        ImageId=image, MinCount=1, MaxCount=1,
-        BlockDeviceMappings=[{"DeviceName": "/dev/xvda",
-                              "Ebs": {"VolumeSize": 8, "Encrypted": True, "KmsKeyId": key}}],
-        TagSpecifications=[{"ResourceType": "instance",
-                            "Tags": [{"Key": "Schedule", "Value": "mon-fri 08:00-19:00"}]}],
-    )["Instances"][0]["InstanceId"]
-    ec2.stop_instances(InstanceIds=[instance])
+    instance, _ = make_encrypted_instance()
     original = BaseClient._make_api_call
 
     def denied(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import boto3
-import pytest
 
 from opskit.actions import Action, Outcome, Status
 from opskit.notify import RunContext, build_report, fit_report, publish_report
+from tests.conftest import AlertInbox
 
 RUN = RunContext("instance_scheduler", "123456789012", "eu-west-1", "req-1", dry_run=True)
 
@@ -41,23 +42,26 @@ def test_truncation_keeps_counts_exact_and_fits() -> None:
     assert len(json.dumps(small).encode()) <= 2000
 
 
-@pytest.mark.usefixtures("aws")
-def test_publish_sends_json_with_filterable_attributes() -> None:
+def test_publish_sends_json_with_filterable_attributes(alert_inbox: AlertInbox) -> None:
     sns = boto3.client("sns")
-    sqs = boto3.client("sqs")
-    topic = sns.create_topic(Name="alerts")["TopicArn"]
-    queue_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    sent: list[dict[str, Any]] = []
+    real_publish = sns.publish
 
+    def spy(**kwargs: Any) -> Any:
+        sent.append(kwargs)
+        return real_publish(**kwargs)
+
+    sns.publish = spy  # type: ignore[method-assign]
     report = build_report(RUN, [_outcome(1, Status.PLANNED)], title="Would stop 1 instance")
-    assert publish_report(sns, topic, report) is not None
-    envelope = json.loads(sqs.receive_message(QueueUrl=queue_url)["Messages"][0]["Body"])
-    assert json.loads(envelope["Message"]) == report
-    assert envelope["Subject"] == "Would stop 1 instance"
-    assert envelope["MessageAttributes"]["automation"]["Value"] == "instance_scheduler"
-    assert envelope["MessageAttributes"]["severity"]["Value"] == "info"
+    assert publish_report(sns, alert_inbox.topic_arn, report) is not None
+    assert sent[0]["Subject"] == "Would stop 1 instance"
+    sqs = boto3.client("sqs")
+    (message,) = sqs.receive_message(QueueUrl=alert_inbox.queue_url,
+                                     MessageAttributeNames=["All"])["Messages"]
+    assert json.loads(message["Body"]) == report
+    attributes = message["MessageAttributes"]
+    assert attributes["automation"]["StringValue"] == "instance_scheduler"
+    assert attributes["severity"]["StringValue"] == "info"
 
 
 def test_nothing_found_publishes_nothing() -> None:

@@ -1,40 +1,18 @@
 from __future__ import annotations
 
-import json
-
-import boto3
-import pytest
-
 from opskit.actions import Action, Executor
 from opskit.aws import Target
 from opskit.config import CommonConfig
 from opskit.observability import metrics
 from opskit.runner import TargetRun, run_automation
-from tests.conftest import ACCOUNT, ApiCalls
+from tests.conftest import ACCOUNT, AlertInbox, ApiCalls
 
 OTHER = "222222222222"
 
 
-def _inbox() -> tuple[str, str]:
-    sns, sqs = boto3.client("sns"), boto3.client("sqs")
-    topic = sns.create_topic(Name="alerts")["TopicArn"]
-    url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
-                  Attributes={"RawMessageDelivery": "true"})
-    return topic, url
-
-
-def _received(url: str) -> list[dict[str, object]]:
-    sqs = boto3.client("sqs")
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
-    return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
-
-
-@pytest.mark.usefixtures("aws")
-def test_run_reports_per_target_and_isolates_failures(api_calls: ApiCalls) -> None:
-    topic, url = _inbox()
+def test_run_reports_per_target_and_isolates_failures(api_calls: ApiCalls,
+                                                      alert_inbox: AlertInbox) -> None:
+    topic = alert_inbox.topic_arn
     config = CommonConfig.from_env("demo", {
         "AWS_REGION": "eu-west-1", "ALERT_TOPIC_ARN": topic,
         "TARGET_ACCOUNTS": f"{ACCOUNT},{OTHER}", "DRY_RUN": "false"})
@@ -53,7 +31,7 @@ def test_run_reports_per_target_and_isolates_failures(api_calls: ApiCalls) -> No
     assert summary["failed_targets"] == [
         {"account": OTHER, "region": "eu-west-1",
          "error": "RuntimeError: AccessDenied on DescribeInstances"}]
-    reports = {r["account"]: r for r in _received(url)}
+    reports = {r["account"]: r for r in alert_inbox.received()}
     assert reports[ACCOUNT]["title"] == "Stopped 1 instance"
     assert reports[OTHER]["severity"] == "critical"
     assert reports[OTHER]["error"] == "RuntimeError: AccessDenied on DescribeInstances"
@@ -63,11 +41,10 @@ def test_run_reports_per_target_and_isolates_failures(api_calls: ApiCalls) -> No
     assert metrics.dimension_set["automation"] == "demo"
 
 
-@pytest.mark.usefixtures("aws")
-def test_quiet_run_publishes_nothing(api_calls: ApiCalls) -> None:
-    topic, url = _inbox()
-    config = CommonConfig.from_env("demo", {"AWS_REGION": "eu-west-1", "ALERT_TOPIC_ARN": topic})
+def test_quiet_run_publishes_nothing(api_calls: ApiCalls, alert_inbox: AlertInbox) -> None:
+    config = CommonConfig.from_env("demo", {"AWS_REGION": "eu-west-1",
+                                            "ALERT_TOPIC_ARN": alert_inbox.topic_arn})
     summary = run_automation(config, lambda target, executor: TargetRun(), run_id="req-2")
     assert summary["targets"][0]["title"] == "demo: nothing to do"
     assert api_calls.of("sns", "Publish") == 0
-    assert _received(url) == []
+    assert alert_inbox.received() == []
