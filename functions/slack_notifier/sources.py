@@ -1,0 +1,68 @@
+"""What the function receives (SQS from the alert topic, SNS, EventBridge, CloudWatch Logs)
+turned into Incoming messages. Bad input never raises: it becomes a readable message."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
+
+from opskit.observability import logger
+from slack_notifier.renderers import Incoming
+
+
+def _parse_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return text
+
+
+def from_sns_envelope(envelope: Mapping[str, Any], region: str | None) -> Incoming:
+    attributes = {name: str(value.get("Value", "")) for name, value in
+                  (envelope.get("MessageAttributes") or {}).items() if isinstance(value, dict)}
+    topic_region = str(envelope.get("TopicArn", "")).split(":")
+    return Incoming(payload=_parse_json(envelope.get("Message", "")),
+                    subject=envelope.get("Subject") or None,
+                    region=topic_region[3] if len(topic_region) > 4 else region,
+                    attributes=attributes)
+
+
+def from_sqs_body(body: str, region: str | None) -> Incoming:
+    """An SQS body: an SNS envelope (the default), or the message itself (raw delivery)."""
+    parsed = _parse_json(body)
+    if isinstance(parsed, dict) and parsed.get("Type") == "Notification" and "Message" in parsed:
+        return from_sns_envelope(parsed, region)
+    if isinstance(parsed, str):
+        logger.warning("message is not JSON: shown as text", extra={"length": len(body)})
+    return Incoming(payload=parsed, region=region)
+
+
+def from_logs_event(event: Mapping[str, Any], region: str) -> Incoming:
+    try:
+        data = CloudWatchLogsEvent(dict(event)).parse_logs_data()
+        payload: Any = data.raw_event
+    except Exception as exc:
+        logger.warning("CloudWatch Logs payload could not be decoded", extra={"error": repr(exc)})
+        payload = f"(undecodable CloudWatch Logs payload: {type(exc).__name__})"
+    return Incoming(payload=payload, region=region)
+
+
+def from_direct_event(event: Any, region: str) -> list[Incoming]:
+    """Events that invoke the function directly (not through SQS)."""
+    if isinstance(event, dict):
+        if isinstance(event.get("awslogs"), dict):
+            return [from_logs_event(event, region)]
+        records = event.get("Records")
+        if isinstance(records, list) and records and all(
+                isinstance(r, dict) and isinstance(r.get("Sns"), dict) for r in records):
+            return [from_sns_envelope(r["Sns"], region) for r in records]
+    return [Incoming(payload=event, region=region)]
+
+
+def is_sqs_batch(event: Any) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    return isinstance(records, list) and bool(records) and all(
+        isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
