@@ -1,15 +1,18 @@
 """Every sample event in events/ goes through its automation's handler (stands in for sam local).
 
 Conventions: `events/<automation>/<name>.json` is handled by `functions/<automation>/app.py`.
-An optional `tests/<automation>/seed.py` with `seed(event_name)` creates what the event refers to.
-Events named `invalid-*.json` must be refused with a ValueError; every other event must run in
-dry-run and change nothing (no action `done`).
+An optional `tests/<automation>/seed.py` with `seed(event_name)` creates what the event refers to
+and may return a context manager to enter around the call (fakes for HTTP, settings).
+Events named `invalid-*.json` must be refused with a ValueError. Every other event must run:
+automations that change things do it in dry-run and change nothing (no action `done`);
+notifiers must deliver every message (no failed SQS record).
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +41,21 @@ def test_sample_event_runs_through_its_handler(
     automation = _automation(path)
     monkeypatch.setenv("DRY_RUN", "true")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", automation)
+    around: AbstractContextManager[Any] = nullcontext()
     if importlib.util.find_spec(f"tests.{automation}.seed") is not None:
-        importlib.import_module(f"tests.{automation}.seed").seed(path.stem)
+        around = importlib.import_module(f"tests.{automation}.seed").seed(path.stem) or around
     handler = importlib.import_module(f"{automation}.app").lambda_handler
     event = load_event(f"{automation}/{path.name}")
-    if path.stem.startswith("invalid-"):
-        with pytest.raises(ValueError, match=r"\S+=") as info:
-            handler(event, lambda_context)
-        assert str(info.value)
-        return
-    result: dict[str, Any] = handler(event, lambda_context)
-    assert result["automation"] == automation
-    assert result["dry_run"] is True
-    assert result["counts"]["done"] == 0
+    with around:
+        if path.stem.startswith("invalid-"):
+            with pytest.raises(ValueError, match=r"\S+=") as info:
+                handler(event, lambda_context)
+            assert str(info.value)
+            return
+        result: dict[str, Any] = handler(event, lambda_context)
+    if "counts" in result:
+        assert result["automation"] == automation
+        assert result["dry_run"] is True
+        assert result["counts"]["done"] == 0
+    else:
+        assert result.get("batchItemFailures") == [] or result.get("delivered")

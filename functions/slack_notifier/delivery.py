@@ -23,6 +23,10 @@ BACKOFF_BASE_SECONDS = 0.5
 SAFETY_MARGIN_SECONDS = 2.0
 
 
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)  # looked up at call time, so tests can stand in for the clock
+
+
 class DeliveryError(RuntimeError):
     """The message could not be delivered; the invocation (or SQS record) must fail."""
 
@@ -45,7 +49,7 @@ class Poster:
 
     session: requests.Session
     remaining_seconds: Callable[[], float]
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] = _sleep
 
     def post(self, webhook_name: str, url: str, payload: dict[str, Any]) -> int:
         """Returns the number of attempts; raises DeliveryError when it finally fails."""

@@ -33,12 +33,14 @@ def parse_webhooks(value: Any, config: NotifierConfig) -> dict[str, str]:
         webhooks = parsed
     else:
         webhooks = {DEFAULT_WEBHOOK: text}
-    if DEFAULT_WEBHOOK not in webhooks:
+    checked = {name: check_webhook(name, url, config.allowed_hosts)
+               for name, url in webhooks.items()}
+    if DEFAULT_WEBHOOK not in checked:
         raise WebhookError(f"the webhook secret has no {DEFAULT_WEBHOOK!r} webhook")
-    missing = {route.webhook for route in config.routes} - set(webhooks)
+    missing = {route.webhook for route in config.routes} - set(checked)
     if missing:
         raise WebhookError(f"ROUTES names webhooks the secret lacks: {', '.join(sorted(missing))}")
-    return {name: check_webhook(name, url, config.allowed_hosts) for name, url in webhooks.items()}
+    return checked
 
 
 class WebhookStore:

@@ -302,8 +302,7 @@ def render_unknown(payload: Any, incoming: Incoming) -> Notice:
         return Notice(source="text", severity="info", title=incoming.subject or "Message",
                       text=payload, region=incoming.region)
     return Notice(source="json", severity="info", title=incoming.subject or "JSON message",
-                  text=f"```{json.dumps(payload, indent=2, default=str)}```",
-                  region=incoming.region)
+                  text=json.dumps(payload, indent=2, default=str), region=incoming.region)
 
 
 def render(incoming: Incoming) -> Notice:

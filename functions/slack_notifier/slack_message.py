@@ -70,7 +70,11 @@ def to_slack(notice: Notice, *, mention: str | None = None) -> dict[str, Any]:
         {"type": "header", "text": {"type": "plain_text", "text": clip(title, HEADER_MAX_CHARS),
                                     "emoji": True}}]
     if notice.text:
-        text = notice.text if notice.source == "json" else _escape(notice.text)
+        if notice.source == "json":  # a code block, closed even when the JSON is clipped
+            fence = "```"
+            text = fence + clip(_escape(notice.text), SECTION_MAX_CHARS - 2 * len(fence)) + fence
+        else:
+            text = _escape(notice.text)
         blocks.append(_section(text))
     if notice.fields:
         fields = [{"type": "mrkdwn", "text": clip(f"*{name}*\n{_escape(value) or '-'}",

@@ -1,0 +1,54 @@
+"""Builders for notifier tests: the webhook secret in moto and SQS/SNS-shaped events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+DEFAULT_URL = "https://hooks.slack.com/services/T0AAAA/B0DEFAULT/defaultsecretvalue"
+SECURITY_URL = "https://hooks.slack.com/services/T0AAAA/B0SECURITY/securitysecretvalue"
+SECRET_NAME = "opskit/slack-webhooks"
+
+
+def create_webhook_secret(value: str | dict[str, str] | None = None) -> None:
+    secret = value if value is not None else {"default": DEFAULT_URL, "security": SECURITY_URL}
+    boto3.client("secretsmanager").create_secret(
+        Name=SECRET_NAME, SecretString=secret if isinstance(secret, str) else json.dumps(secret))
+
+
+def sns_envelope(message: Any, subject: str | None = None) -> str:
+    envelope = {"Type": "Notification", "MessageId": "5a1c0e7e-0000-4000-8000-000000000001",
+                "TopicArn": "arn:aws:sns:eu-west-1:123456789012:opskit-AlertTopic",
+                "Message": message if isinstance(message, str) else json.dumps(message),
+                "Timestamp": "2026-11-23T10:00:00.000Z"}
+    if subject:
+        envelope["Subject"] = subject
+    return json.dumps(envelope)
+
+
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    return {"Records": [
+        {"messageId": f"msg-{index}", "receiptHandle": f"handle-{index}", "body": body,
+         "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+         "md5OfBody": "", "eventSource": "aws:sqs",
+         "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:opskit-SlackQueue",
+         "awsRegion": "eu-west-1"} for index, body in enumerate(bodies)]}
+
+
+ALARM = {"AlarmName": "orders-api-5xx", "AlarmDescription": "5xx above 1%",
+         "AWSAccountId": "123456789012", "NewStateValue": "ALARM", "OldStateValue": "OK",
+         "NewStateReason": "Threshold Crossed", "StateChangeTime": "2026-11-23T10:00:00.000+0000",
+         "Region": "EU (Ireland)",
+         "AlarmArn": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:orders-api-5xx",
+         "Trigger": {"MetricName": "5XXError", "Namespace": "AWS/ApiGateway",
+                     "Statistic": "SUM", "Dimensions": [{"value": "orders", "name": "ApiName"}],
+                     "Period": 60, "EvaluationPeriods": 1,
+                     "ComparisonOperator": "GreaterThanThreshold", "Threshold": 5.0}}
+GUARDDUTY = {"version": "0", "id": "e7c1", "detail-type": "GuardDuty Finding",
+             "source": "aws.guardduty", "account": "123456789012",
+             "time": "2026-11-23T10:00:00Z", "region": "eu-west-1", "resources": [],
+             "detail": {"id": "f0c1", "type": "Recon:EC2/PortProbeUnprotectedPort",
+                        "severity": 8, "title": "Port probe", "description": "Probe on 22",
+                        "resource": {"resourceType": "Instance"}}}
