@@ -56,9 +56,10 @@ def main() -> int:
         for scenario in SCENARIOS:
             print_heading(f"{scenario.name}: {scenario.description}")
             scenario.seed()
-            for dry_run in ("true", "false"):
+            for dry_run in scenario.dry_run_modes:
                 os.environ["DRY_RUN"] = dry_run
-                print(f"\n  -- DRY_RUN={dry_run}")
+                if len(scenario.dry_run_modes) > 1:
+                    print(f"\n  -- DRY_RUN={dry_run}")
                 # Structured logs and metrics go to stdout in Lambda; here only the reports matter.
                 with contextlib.redirect_stdout(io.StringIO()):
                     summary = scenario.run()
@@ -66,7 +67,9 @@ def main() -> int:
                 reports = _drain(inbox)
                 for report in reports:
                     print_report(report)
-                if not reports:
+                for line in summary.get("lines", []):
+                    print(f"  {line}")
+                if not reports and "lines" not in summary:
                     print(f"  (no report: {summary.get('counts')})")
     print("\nNo AWS account was used: every call went to an in-process moto account.")
     return 0

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import responses
 import time_machine
 
 from instance_scheduler.app import lambda_handler
@@ -19,6 +20,7 @@ from opskit.aws import Target
 from opskit.config import CommonConfig
 from opskit.runner import TargetRun, run_automation
 from opskit.tags import tags_to_dict
+from slack_notifier.app import lambda_handler as notifier_handler
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 
@@ -39,6 +41,7 @@ class Scenario:
     description: str
     seed: Callable[[], None]
     run: Callable[[], dict[str, Any]]
+    dry_run_modes: tuple[str, ...] = ("true", "false")
 
 
 # ---------------------------------------------------------------- the layer on its own
@@ -115,9 +118,47 @@ def _run_scheduler() -> dict[str, Any]:
     return result
 
 
+# ---------------------------------------------------------------- slack notifier
+_WEBHOOK = "https://hooks.slack.com/services/T0DEMO/B0DEMO/demo-only-not-a-secret"
+_NOTIFIER_SAMPLES = ("sqs-alarm-metric.json", "sqs-codepipeline-failed.json",
+                     "eventbridge-guardduty-finding.json", "logs-subscription-errors.json",
+                     "sqs-opskit-report.json")
+
+
+def _seed_notifier() -> None:
+    boto3.client("secretsmanager").create_secret(Name="opskit/slack-webhooks",
+                                                 SecretString=_WEBHOOK)
+    os.environ.update({"SLACK_WEBHOOK_SECRET": "opskit/slack-webhooks",
+                       "ALARM_MENTION": "<!here>"})
+
+
+def _describe(payload: dict[str, Any]) -> str:
+    blocks = payload["attachments"][0]["blocks"]
+    kinds = {block["type"] for block in blocks}
+    link = next((b["elements"][0]["text"]["text"] for b in blocks if b["type"] == "actions"),
+                "no link")
+    mention = "<!here> " if payload["text"].startswith("<!here>") else ""
+    return (f"{mention}{blocks[0]['text']['text']}  [{len(blocks)} blocks: "
+            f"{', '.join(sorted(kinds))}; button: {link}]")
+
+
+def _run_notifier() -> dict[str, Any]:
+    lines = []
+    with responses.RequestsMock() as slack:
+        slack.post(_WEBHOOK, body="ok")
+        for name in _NOTIFIER_SAMPLES:
+            event = json.loads((EVENTS / "slack_notifier" / name).read_text())
+            notifier_handler(event, DemoContext())
+        for call in slack.calls:
+            lines.append(f"-> Slack: {_describe(json.loads(call.request.body or '{}'))}")
+    return {"lines": lines}
+
+
 SCENARIOS: list[Scenario] = [
     Scenario("layer_demo", "the shared layer on its own (plan, exemption, dry-run, report)",
              _seed_layer, _run_layer),
     Scenario("instance_scheduler", "Saturday noon: office-hours resources should be off",
              _seed_scheduler, _run_scheduler),
+    Scenario("slack_notifier", "sample alarms, events, log errors and a report, to a fake Slack",
+             _seed_notifier, _run_notifier, dry_run_modes=("n/a",)),
 ]
