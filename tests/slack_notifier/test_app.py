@@ -141,3 +141,25 @@ def test_sample_renders_as_its_golden_file(path: Path, lambda_context: FakeLambd
         golden.parent.mkdir(exist_ok=True)
         golden.write_text(json.dumps(rendered, indent=2, ensure_ascii=False) + "\n")
     assert rendered == json.loads(golden.read_text())
+
+
+def test_webhook_from_ssm_securestring(lambda_context: FakeLambdaContext,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+
+    boto3.client("ssm").put_parameter(Name="/opskit/slack-webhook", Type="SecureString",
+                                      Value=DEFAULT_URL)
+    monkeypatch.delenv("SLACK_WEBHOOK_SECRET")
+    monkeypatch.delenv("ROUTES")
+    monkeypatch.setenv("SLACK_WEBHOOK_PARAMETER", "/opskit/slack-webhook")
+    result = app.lambda_handler(sqs_event(sns_envelope("hello")), lambda_context)
+    assert result == {"batchItemFailures": []}
+    assert [url for url, _ in sent()] == [DEFAULT_URL]
+
+
+def test_exactly_one_webhook_source_is_required(lambda_context: FakeLambdaContext,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_WEBHOOK_PARAMETER", "/opskit/slack-webhook")
+    with pytest.raises(ValueError, match="SLACK_WEBHOOK_SECRET='opskit/slack-webhooks' is "
+                                         "invalid: expected exactly one of"):
+        app.lambda_handler(sqs_event(sns_envelope("hello")), lambda_context)
