@@ -305,16 +305,26 @@ def render_unknown(payload: Any, incoming: Incoming) -> Notice:
                   text=json.dumps(payload, indent=2, default=str), region=incoming.region)
 
 
-def render(incoming: Incoming) -> Notice:
-    """Pick the renderer from the payload's shape; anything unrecognised is still shown."""
-    payload = incoming.payload
+def _renderer(payload: Any) -> Callable[[Any, Incoming], Notice]:
     if isinstance(payload, dict):
         if payload.get("schema") == "opskit.report/1":
-            return render_report(payload, incoming)
+            return render_report
         if "AlarmName" in payload and "NewStateValue" in payload:
-            return render_alarm(payload, incoming)
+            return render_alarm
         if "detail-type" in payload and "source" in payload:
-            return render_event(payload, incoming)
+            return render_event
         if "logEvents" in payload and "logGroup" in payload:
-            return render_logs(payload, incoming)
-    return render_unknown(payload, incoming)
+            return render_logs
+    return render_unknown
+
+
+def render(incoming: Incoming) -> Notice:
+    """Pick the renderer from the payload's shape; anything unrecognised is still shown, and a
+    payload too odd for its renderer is shown as JSON rather than dropped."""
+    renderer = _renderer(incoming.payload)
+    try:
+        return renderer(incoming.payload, incoming)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        logger.warning("message not in its usual shape: shown as it came",
+                       extra={"renderer": renderer.__name__, "error": repr(exc)})
+        return render_unknown(incoming.payload, incoming)

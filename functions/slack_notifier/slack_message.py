@@ -77,7 +77,7 @@ def to_slack(notice: Notice, *, mention: str | None = None) -> dict[str, Any]:
             text = _escape(notice.text)
         blocks.append(_section(text))
     if notice.fields:
-        fields = [{"type": "mrkdwn", "text": clip(f"*{name}*\n{_escape(value) or '-'}",
+        fields = [{"type": "mrkdwn", "text": clip(f"*{_escape(name)}*\n{_escape(value) or '-'}",
                                                   FIELD_MAX_CHARS)}
                   for name, value in notice.fields[:MAX_FIELDS]]
         blocks.append({"type": "section", "fields": fields})
@@ -91,10 +91,11 @@ def to_slack(notice: Notice, *, mention: str | None = None) -> dict[str, Any]:
         f"Region {notice.region}" if notice.region else "",
         notice.source, *notice.extra_context) if part)
     tail.append({"type": "context", "elements": [{"type": "mrkdwn",
-                                                  "text": clip(where, CONTEXT_MAX_CHARS)}]})
+                                                  "text": clip(_escape(where),
+                                                               CONTEXT_MAX_CHARS)}]})
     if notice.lines:
         blocks.extend(_line_sections(notice.lines, MAX_BLOCKS - len(blocks) - len(tail)))
-    fallback = clip(notice.title, HEADER_MAX_CHARS)
+    fallback = clip(_escape(notice.title), HEADER_MAX_CHARS)  # mrkdwn: only our mention
     payload: dict[str, Any] = {
         "text": f"{mention} {fallback}" if mention else fallback,
         "attachments": [{"color": COLOR[notice.severity], "blocks": blocks + tail}],
@@ -103,13 +104,19 @@ def to_slack(notice: Notice, *, mention: str | None = None) -> dict[str, Any]:
 
 
 def _fit(payload: dict[str, Any]) -> dict[str, Any]:
-    """Drop line sections from the end until the payload is small enough; say so."""
+    """Drop content sections from the end until the payload is small enough; say so."""
     blocks = payload["attachments"][0]["blocks"]
     dropped = 0
-    while len(json.dumps(payload)) > PAYLOAD_MAX_CHARS and len(blocks) > 3:
-        blocks.pop(-3)  # the last content block before the link and the context
+    while len(json.dumps(payload)) > PAYLOAD_MAX_CHARS:
+        # the last section after the header and the first section: lines go first, then fields
+        index = next((i for i in range(len(blocks) - 1, 1, -1)
+                      if blocks[i]["type"] == "section"), None)
+        if index is None:
+            break
+        blocks.pop(index)
+        last_section = index
         dropped += 1
     if dropped:
-        blocks.insert(len(blocks) - 2, _section(
+        blocks.insert(last_section, _section(
             f"{MARK} {dropped} more section{'s' if dropped != 1 else ''} left out (size limit)"))
     return payload

@@ -102,3 +102,37 @@ def test_odd_input_still_renders(payload: object, severity: str, title: str) -> 
     assert notice.severity == severity
     assert notice.title == title
     assert to_slack(notice)["attachments"]
+
+
+def test_title_and_context_cannot_mention() -> None:
+    notice = Notice("json", "info", "<!channel> hi", fields=(("<!here>", "x"),),
+                    account="<!everyone>")
+    payload = to_slack(notice)
+    assert payload["text"] == "&lt;!channel&gt; hi"
+    # the header is plain_text, where Slack renders no mentions; every mrkdwn part is escaped
+    text = json.dumps(blocks_of(payload)[1:])
+    assert "<!channel>" not in text
+    assert "<!here>" not in text
+    assert "<!everyone>" not in text
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"AlarmName": "a", "NewStateValue": "ALARM", "TriggeringChildren": [{"Arn": 5}],
+      "AlarmRule": "x"},
+     {"AlarmName": "a", "NewStateValue": "ALARM", "Trigger": {"Metrics": [{"MetricStat": 1}]}},
+     {"logGroup": "/g", "logEvents": [], "subscriptionFilters": [1, 2]}],
+)
+def test_payloads_too_odd_for_their_renderer_are_shown_as_json(payload: object) -> None:
+    notice = render(Incoming(payload))
+    assert notice.source == "json"
+    assert '"AlarmName"' in notice.text or '"logGroup"' in notice.text
+
+
+def test_oversized_report_without_a_link_keeps_its_order() -> None:
+    notice = Notice("opskit.report", "warning", "big", fields=(("Automation", "x"),),
+                    lines=tuple("z" * 2900 for _ in range(40)))
+    blocks = blocks_of(to_slack(notice))
+    assert blocks[-1]["type"] == "context"
+    assert "left out (size limit)" in blocks[-2]["text"]["text"]
+    assert len(json.dumps(to_slack(notice))) <= PAYLOAD_MAX_CHARS
