@@ -17,9 +17,7 @@ from instance_scheduler.planner import HIBERNATE, REMOVE_OVERRIDE, START, STOP
 from opskit.actions import Action, Apply, resources
 
 if TYPE_CHECKING:
-    from mypy_boto3_autoscaling import AutoScalingClient
-    from mypy_boto3_ec2 import EC2Client
-    from mypy_boto3_rds import RDSClient
+    from instance_scheduler.clients import TargetClients
 
 # StartInstances/StopInstances take many ids; 50 keeps a failing batch cheap to bisect.
 EC2_BATCH_SIZE = 50
@@ -43,9 +41,8 @@ def _saved_capacity(action: Action, saved_tag_key: str) -> tuple[int, int, int]:
 class Actuators:
     """Builds the Apply functions of one target from its clients."""
 
-    def __init__(self, ec2: EC2Client, autoscaling: AutoScalingClient, rds: RDSClient,
-                 saved_tag_key: str) -> None:
-        self.ec2, self.autoscaling, self.rds = ec2, autoscaling, rds
+    def __init__(self, clients: TargetClients, saved_tag_key: str) -> None:
+        self.clients = clients
         self.saved_tag_key = saved_tag_key
 
     def for_action(self, kind: str, name: str) -> Actuator:
@@ -75,57 +72,57 @@ class Actuators:
 
     # EC2: one call per batch of ids.
     def _ec2_start(self, batch: Sequence[Action]) -> None:
-        self.ec2.start_instances(InstanceIds=resources(batch))
+        self.clients.ec2.start_instances(InstanceIds=resources(batch))
 
     def _ec2_stop(self, batch: Sequence[Action]) -> None:
-        self.ec2.stop_instances(InstanceIds=resources(batch))
+        self.clients.ec2.stop_instances(InstanceIds=resources(batch))
 
     def _ec2_hibernate(self, batch: Sequence[Action]) -> None:
-        self.ec2.stop_instances(InstanceIds=resources(batch), Hibernate=True)
+        self.clients.ec2.stop_instances(InstanceIds=resources(batch), Hibernate=True)
 
     def _ec2_untag(self, batch: Sequence[Action]) -> None:
-        self.ec2.delete_tags(Resources=resources(batch),
+        self.clients.ec2.delete_tags(Resources=resources(batch),
                              Tags=[{"Key": batch[0].details["tag_key"]}])
 
     # Auto Scaling: save the capacity in a tag first, so a failure in between loses nothing.
     def _asg_stop(self, batch: Sequence[Action]) -> None:
         (action,) = batch
-        self.autoscaling.create_or_update_tags(Tags=[{
+        self.clients.autoscaling.create_or_update_tags(Tags=[{
             "ResourceId": action.resource, "ResourceType": "auto-scaling-group",
             "Key": self.saved_tag_key, "Value": action.details["capacity"],
             "PropagateAtLaunch": False}])
-        self.autoscaling.update_auto_scaling_group(
+        self.clients.autoscaling.update_auto_scaling_group(
             AutoScalingGroupName=action.resource, MinSize=0, MaxSize=0, DesiredCapacity=0)
 
     def _asg_start(self, batch: Sequence[Action]) -> None:
         (action,) = batch
         low, high, desired = _saved_capacity(action, self.saved_tag_key)
-        self.autoscaling.update_auto_scaling_group(
+        self.clients.autoscaling.update_auto_scaling_group(
             AutoScalingGroupName=action.resource, MinSize=low, MaxSize=high,
             DesiredCapacity=desired)
-        self.autoscaling.delete_tags(Tags=[{
+        self.clients.autoscaling.delete_tags(Tags=[{
             "ResourceId": action.resource, "ResourceType": "auto-scaling-group",
             "Key": self.saved_tag_key}])
 
     def _asg_untag(self, batch: Sequence[Action]) -> None:
         (action,) = batch
-        self.autoscaling.delete_tags(Tags=[{
+        self.clients.autoscaling.delete_tags(Tags=[{
             "ResourceId": action.resource, "ResourceType": "auto-scaling-group",
             "Key": action.details["tag_key"]}])
 
     # RDS: one resource per call (the API has no batch form).
     def _db_start(self, batch: Sequence[Action]) -> None:
-        self.rds.start_db_instance(DBInstanceIdentifier=batch[0].resource)
+        self.clients.rds.start_db_instance(DBInstanceIdentifier=batch[0].resource)
 
     def _db_stop(self, batch: Sequence[Action]) -> None:
-        self.rds.stop_db_instance(DBInstanceIdentifier=batch[0].resource)
+        self.clients.rds.stop_db_instance(DBInstanceIdentifier=batch[0].resource)
 
     def _cluster_start(self, batch: Sequence[Action]) -> None:
-        self.rds.start_db_cluster(DBClusterIdentifier=batch[0].resource)
+        self.clients.rds.start_db_cluster(DBClusterIdentifier=batch[0].resource)
 
     def _cluster_stop(self, batch: Sequence[Action]) -> None:
-        self.rds.stop_db_cluster(DBClusterIdentifier=batch[0].resource)
+        self.clients.rds.stop_db_cluster(DBClusterIdentifier=batch[0].resource)
 
     def _rds_untag(self, batch: Sequence[Action]) -> None:
-        self.rds.remove_tags_from_resource(ResourceName=batch[0].details["arn"],
+        self.clients.rds.remove_tags_from_resource(ResourceName=batch[0].details["arn"],
                                            TagKeys=[batch[0].details["tag_key"]])

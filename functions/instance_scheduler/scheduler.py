@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Literal
 
 from instance_scheduler.actuators import Actuators
+from instance_scheduler.clients import TargetClients
 from instance_scheduler.inventory import (
     ASG,
     EC2_INSTANCE,
@@ -34,28 +35,27 @@ _RDS_AUTO_START_NOTE = ("AWS started it after 7 days stopped ({event}); stopping
 _RDS_AUTO_START_EVENT = {RDS_INSTANCE: "RDS-EVENT-0154", RDS_CLUSTER: "RDS-EVENT-0153"}
 
 
-def collect(target: Target, config: SchedulerConfig) -> list[Resource]:
+def collect(clients: TargetClients, config: SchedulerConfig) -> list[Resource]:
     found: list[Resource] = []
     if "ec2" in config.resource_types:
-        found.extend(ec2_instances(target.session.client("ec2"), config.schedule_tag_key))
+        found.extend(ec2_instances(clients.ec2, config.schedule_tag_key))
     if "asg" in config.resource_types:
-        found.extend(auto_scaling_groups(target.session.client("autoscaling"),
+        found.extend(auto_scaling_groups(clients.autoscaling,
                                          config.schedule_tag_key, config.saved_capacity_tag_key))
     if "rds" in config.resource_types:
-        rds = target.session.client("rds")
-        found.extend(rds_instances(rds, config.schedule_tag_key))
-        found.extend(rds_clusters(rds, config.schedule_tag_key))
+        found.extend(rds_instances(clients.rds, config.schedule_tag_key))
+        found.extend(rds_clusters(clients.rds, config.schedule_tag_key))
     return found
 
 
-def _refuse_unsafe_starts(target: Target, plan: Plan, executor: Executor) -> list[Action]:
+def _refuse_unsafe_starts(clients: TargetClients, plan: Plan,
+                          executor: Executor) -> list[Action]:
     """EC2 instances whose volume key is unusable are reported instead of started."""
     starts = [a.resource for a in plan.actions if a.resource_type == EC2_INSTANCE
               and a.action == START]
     if not starts:
         return plan.actions
-    problems = unusable_kms_keys(target.session.client("ec2"), target.session.client("kms"),
-                                 starts)
+    problems = unusable_kms_keys(clients.ec2, clients.kms, starts)
     kept = []
     for action in plan.actions:
         if action.action == START and action.resource in problems:
@@ -65,7 +65,7 @@ def _refuse_unsafe_starts(target: Target, plan: Plan, executor: Executor) -> lis
     return kept
 
 
-def _note_rds_auto_starts(target: Target, actions: list[Action]) -> list[Action]:
+def _note_rds_auto_starts(clients: TargetClients, actions: list[Action]) -> list[Action]:
     noted: list[Action] = []
     started: dict[str, set[str]] = {}
     sources: dict[str, Literal["db-instance", "db-cluster"]] = {
@@ -74,7 +74,7 @@ def _note_rds_auto_starts(target: Target, actions: list[Action]) -> list[Action]
         source = sources.get(action.resource_type)
         if action.action == STOP and source is not None:
             if source not in started:
-                started[source] = rds_auto_started(target.session.client("rds"), source)
+                started[source] = rds_auto_started(clients.rds, source)
             if action.resource in started[source]:
                 note = _RDS_AUTO_START_NOTE.format(
                     event=_RDS_AUTO_START_EVENT[action.resource_type])
@@ -105,15 +105,15 @@ def title(executor: Executor, dry_run: bool) -> str | None:
 
 def schedule_target(target: Target, executor: Executor, config: SchedulerConfig,
                     now: datetime) -> TargetRun:
-    plan = plan_resources(collect(target, config), config, now)
+    clients = TargetClients(target)
+    plan = plan_resources(collect(clients, config), config, now)
     for action, note in plan.invalid:
         executor.fail(action, note)
     for action, note in plan.skipped:
         executor.skip(action, note)
-    actions = _refuse_unsafe_starts(target, plan, executor)
-    actions = _note_rds_auto_starts(target, actions)
-    actuators = Actuators(target.session.client("ec2"), target.session.client("autoscaling"),
-                          target.session.client("rds"), config.saved_capacity_tag_key)
+    actions = _refuse_unsafe_starts(clients, plan, executor)
+    actions = _note_rds_auto_starts(clients, actions)
+    actuators = Actuators(clients, config.saved_capacity_tag_key)
     groups: dict[tuple[str, str], list[Action]] = {}
     for action in actions:
         groups.setdefault((action.resource_type, action.action), []).append(action)
