@@ -14,6 +14,7 @@ import boto3
 import responses
 import time_machine
 
+from auto_tagger.app import lambda_handler as tagger_handler
 from instance_scheduler.app import lambda_handler
 from opskit.actions import Action, Executor
 from opskit.aws import Target
@@ -154,11 +155,33 @@ def _run_notifier() -> dict[str, Any]:
     return {"lines": lines}
 
 
+# ---------------------------------------------------------------- auto-tagger
+def _seed_tagger() -> None:
+    os.environ["REPORT_TAGGED"] = "true"  # show each tagging report (quiet by default)
+    ec2 = boto3.client("ec2")
+    ec2.create_volume(AvailabilityZone="eu-west-1a", Size=20)
+    boto3.client("s3").create_bucket(
+        Bucket="analytics-exports", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+
+
+def _run_tagger() -> dict[str, Any]:
+    volume = boto3.client("ec2").describe_volumes()["Volumes"][0]["VolumeId"]
+    volume_event = json.loads((EVENTS / "auto_tagger" / "identity-sso-user.json").read_text())
+    volume_event["detail"]["responseElements"]["volumeId"] = volume
+    bucket_event = json.loads((EVENTS / "auto_tagger" / "s3-create-bucket.json").read_text())
+    bucket_event["detail"]["requestParameters"]["bucketName"] = "analytics-exports"
+    results: list[dict[str, Any]] = [tagger_handler(event, DemoContext())
+                                      for event in (volume_event, bucket_event)]
+    return results[-1]
+
+
 SCENARIOS: list[Scenario] = [
     Scenario("layer_demo", "the shared layer on its own (plan, exemption, dry-run, report)",
              _seed_layer, _run_layer),
     Scenario("instance_scheduler", "Saturday noon: office-hours resources should be off",
              _seed_scheduler, _run_scheduler),
+    Scenario("auto_tagger", "a volume made by an SSO user and a bucket made by alice get tagged",
+             _seed_tagger, _run_tagger),
     Scenario("slack_notifier", "sample alarms, events, log errors and a report, to a fake Slack",
              _seed_notifier, _run_notifier, dry_run_modes=("n/a",)),
 ]

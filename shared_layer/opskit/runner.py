@@ -31,6 +31,8 @@ class TargetRun:
     title: str | None = None
     severity: Severity | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Routine work (e.g. tagging each new resource): publish the report only when something failed.
+    quiet: bool = False
 
 
 Work = Callable[[Target, Executor], TargetRun]
@@ -43,8 +45,10 @@ def run_automation(
     run_id: str,
     base_session: boto3.Session | None = None,
     factory: SessionFactory | None = None,
+    pairs: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Run `work` on every target, publish one report per target, return the run summary."""
+    """Run `work` on every target (or on `pairs`, for an event about one account and region),
+    publish one report per target, return the run summary."""
     start_run(config.automation)
     factory = factory or SessionFactory(config.home_region, config.assume_role_name,
                                         f"opskit-{config.automation}", base=base_session)
@@ -71,7 +75,8 @@ def run_automation(
         record_counts(report["counts"])
         logger.info("target done", extra={"target": str(target), "counts": report["counts"],
                                           "title": report["title"], **result.extra})
-        publish(report)
+        if not result.quiet or report["counts"]["failed"]:
+            publish(report)
         return report
 
     def on_failure(failure: TargetFailure) -> None:
@@ -83,7 +88,7 @@ def run_automation(
                                    f"{failure.region}",
                              extra={"error": failure.error}))
 
-    pairs = target_pairs(config, factory.home_account())
+    pairs = pairs or target_pairs(config, factory.home_account())
     results, failures = for_each_target(pairs, factory, on_target, on_failure)
     reports = [report for _, report in results]
     totals = count_outcomes([])

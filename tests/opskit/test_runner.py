@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from opskit.actions import Action, Executor
 from opskit.aws import Target
 from opskit.config import CommonConfig
@@ -48,3 +50,23 @@ def test_quiet_run_publishes_nothing(api_calls: ApiCalls, alert_inbox: AlertInbo
     assert summary["targets"][0]["title"] == "demo: nothing to do"
     assert api_calls.of("sns", "Publish") == 0
     assert alert_inbox.received() == []
+
+
+def test_quiet_run_publishes_only_failures(alert_inbox: AlertInbox) -> None:
+    config = CommonConfig.from_env("demo", {"AWS_REGION": "eu-west-1", "DRY_RUN": "false",
+                                            "ALERT_TOPIC_ARN": alert_inbox.topic_arn})
+
+    def work(fail: bool) -> Any:
+        def run(target: Target, executor: Executor) -> TargetRun:
+            action = Action("r-1", "t", "tag", "routine")
+            if fail:
+                executor.fail(action, "denied")
+            else:
+                executor.run([action], lambda batch: None)
+            return TargetRun(quiet=True)
+        return run
+
+    run_automation(config, work(False), run_id="quiet")
+    assert alert_inbox.received() == []
+    run_automation(config, work(True), run_id="loud")
+    assert [r["counts"]["failed"] for r in alert_inbox.received()] == [1]

@@ -1,0 +1,1 @@
+"""Auto-tagger: tag new resources with their creator from CloudTrail events; required-tags sweep."""

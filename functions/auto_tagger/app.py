@@ -1,0 +1,61 @@
+"""Lambda entry point of the auto-tagger (CloudTrail create calls; daily required-tags sweep)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from auto_tagger.cloudtrail import API_CALL, parse_api_call
+from auto_tagger.settings import TaggerConfig
+from auto_tagger.sweep import sweep
+from auto_tagger.taggers import Taggers
+from auto_tagger.tagging import skip_reason, tag_call
+from opskit.actions import Executor, count_outcomes
+from opskit.aws import Target
+from opskit.events import EventError, require_scheduled_event
+from opskit.runner import TargetRun, run_automation
+
+logger = Logger()
+metrics = Metrics()
+
+
+def _nothing(config: TaggerConfig, why: str, detail: dict[str, Any]) -> dict[str, Any]:
+    logger.info("event skipped", extra={"why": why, **detail})
+    return {"automation": "auto_tagger", "dry_run": config.common.dry_run,
+            "counts": count_outcomes([]), "skipped": why}
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@event_source(data_class=EventBridgeEvent)
+def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    config = TaggerConfig.from_env()
+    raw = event.raw_event
+    if event.get("detail-type") != API_CALL:
+        require_scheduled_event(event)
+
+        def run_sweep(target: Target, executor: Executor) -> TargetRun:
+            return sweep(target.session.client("resourcegroupstaggingapi"), executor, config)
+
+        return run_automation(config.common, run_sweep, run_id=context.aws_request_id)
+    detail = raw.get("detail")
+    ids = ({"event_name": detail.get("eventName"), "event_id": detail.get("eventID")}
+           if isinstance(detail, dict) else {})
+    try:
+        call = parse_api_call(raw)
+    except EventError as exc:
+        # A malformed record is logged and skipped: failing would only make EventBridge retry it.
+        logger.warning("malformed CloudTrail event", extra={"error": str(exc), **ids})
+        return _nothing(config, f"malformed: {exc}", ids)
+    why = skip_reason(call, config)
+    if why is not None:
+        return _nothing(config, why, ids)
+
+    def work(target: Target, executor: Executor) -> TargetRun:
+        return tag_call(call, Taggers(target.session), executor, config)
+
+    return run_automation(config.common, work, run_id=context.aws_request_id,
+                          pairs=[(call.account, call.region)])

@@ -1,0 +1,54 @@
+"""A CloudTrail record delivered by EventBridge, read into a typed call (or refused clearly)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from opskit.events import EventError
+
+API_CALL = "AWS API Call via CloudTrail"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCall:
+    event_id: str
+    event_name: str
+    event_source: str
+    event_time: str
+    region: str
+    account: str
+    identity: Mapping[str, Any]
+    request: Mapping[str, Any]
+    response: Mapping[str, Any] | None
+    error_code: str | None
+    read_only: bool
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def parse_api_call(event: Mapping[str, Any]) -> ApiCall:
+    """Raises EventError naming the field when the record lacks what every CloudTrail call has."""
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        raise EventError("detail", detail, "a CloudTrail record")
+    for field in ("eventName", "eventSource", "eventID", "eventTime"):
+        if not isinstance(detail.get(field), str):
+            raise EventError(f"detail.{field}", detail.get(field), "a string")
+    response = detail.get("responseElements")
+    return ApiCall(
+        event_id=detail["eventID"],
+        event_name=detail["eventName"],
+        event_source=detail["eventSource"],
+        event_time=detail["eventTime"],
+        region=str(detail.get("awsRegion") or event.get("region") or ""),
+        account=str(detail.get("recipientAccountId") or event.get("account") or ""),
+        identity=_mapping(detail.get("userIdentity")),
+        request=_mapping(detail.get("requestParameters")),
+        response=response if isinstance(response, dict) else None,
+        error_code=detail.get("errorCode") if isinstance(detail.get("errorCode"), str) else None,
+        read_only=detail.get("readOnly") is True,
+    )
