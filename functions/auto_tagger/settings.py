@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from opskit.config import CommonConfig, Env
 
 AUTOMATION = "auto_tagger"
-_KEY_PREFIX = re.compile(r"^[\w.:/=+@-]{0,100}$")
+_KEY_PREFIX = re.compile(r"^[\w.:/=+@-]{1,100}$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from auto_tagger.resources import (
     DYNAMODB,
     EC2,
@@ -18,7 +20,7 @@ from auto_tagger.resources import (
     SNS,
     SQS,
 )
-from opskit.actions import Action, resources
+from opskit.actions import Action, error_code, resources
 from opskit.tags import dict_to_tags, tags_to_dict
 
 if TYPE_CHECKING:
@@ -54,6 +56,21 @@ class Taggers:
                         found[tag["ResourceId"]][tag["Key"]] = tag.get("Value", "")
             return found
         return {resource: self._read_one(service, resource) for resource in ids}
+
+    def existing_tags_or_errors(self, service: str, ids: Sequence[str]
+                                ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+        """Like existing_tags, but a resource that cannot be read (deleted since, denied) is
+        returned as an error for that resource instead of failing the whole event."""
+        if service == EC2:
+            return self.existing_tags(service, ids), {}
+        found: dict[str, dict[str, str]] = {}
+        errors: dict[str, str] = {}
+        for resource in ids:
+            try:
+                found[resource] = self._read_one(service, resource)
+            except ClientError as exc:
+                errors[resource] = f"{error_code(exc)}: could not read its tags"
+        return found, errors
 
     def _read_one(self, service: str, resource: str) -> dict[str, str]:
         if service == S3:

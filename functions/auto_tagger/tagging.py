@@ -56,9 +56,13 @@ def tag_call(call: ApiCall, taggers: Taggers, executor: Executor,
         by_service.setdefault(ref.service, []).append(ref.id)
     reason = f"created by {creator.principal} ({call.event_name})"
     for service, ids in by_service.items():
-        existing = taggers.existing_tags(service, ids)
+        existing, errors = taggers.existing_tags_or_errors(service, ids)
         groups: dict[tuple[str, ...], list[Action]] = {}
         for resource in ids:
+            if resource in errors:
+                executor.fail(Action(resource, service, "tag", reason,
+                                     details={"tags": wanted}), errors[resource])
+                continue
             current = existing.get(resource, {})
             missing = {key: value for key, value in wanted.items() if key not in current}
             if not missing:
@@ -74,8 +78,13 @@ def tag_call(call: ApiCall, taggers: Taggers, executor: Executor,
             executor.run(group, taggers.add_tags,
                          batch_size=EC2_BATCH_SIZE if service == EC2 else 1)
     verb = "Would tag" if config.common.dry_run else "Tagged"
-    return TargetRun(title=f"{verb} {len(refs)} resource{'s' if len(refs) != 1 else ''} "
-                           f"created by {creator.principal} ({call.event_name})",
+    counts = executor.counts()
+    tagged = counts["done"] + counts["planned"]
+    title = f"{verb} {tagged} resource{'s' if tagged != 1 else ''} created by " \
+            f"{creator.principal} ({call.event_name})"
+    if counts["failed"]:
+        title += f"; {counts['failed']} failed"
+    return TargetRun(title=title,
                      extra={"creator": {"arn": creator.arn, "principal": creator.principal,
                                         "type": creator.kind},
                             "event": {"name": call.event_name, "id": call.event_id}},

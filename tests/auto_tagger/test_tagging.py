@@ -295,3 +295,13 @@ def test_service_launch_is_credited_to_the_service(lambda_context: FakeLambdaCon
         {"instanceId": instance["InstanceId"]}]
     assert handle(event, lambda_context)["counts"]["done"] == 1
     assert ec2_tags(instance["InstanceId"])["opskit:creator"] == "autoscaling.amazonaws.com"
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_resource_that_cannot_be_read_fails_alone(lambda_context: FakeLambdaContext) -> None:
+    result = handle(api_call("CreateBucket", "s3", request={"bucketName": "deleted-already"}),
+                    lambda_context)
+    assert result["counts"]["failed"] == 1
+    assert result["failed_targets"] == []
+    assert result["targets"][0]["title"] == (
+        "Tagged 0 resources created by alice (CreateBucket); 1 failed")
