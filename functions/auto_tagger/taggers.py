@@ -20,7 +20,7 @@ from auto_tagger.resources import (
     SNS,
     SQS,
 )
-from opskit.actions import Action, error_code, resources
+from opskit.actions import Action, chunks, error_code, resources
 from opskit.tags import dict_to_tags, tags_to_dict
 
 if TYPE_CHECKING:
@@ -43,28 +43,24 @@ class Taggers:
         return self._clients[name]
 
     # ---------------------------------------------------------------- reading
-    def existing_tags(self, service: str, ids: Sequence[str]) -> dict[str, dict[str, str]]:
-        """Resource id -> its current tags (EC2 in one paginated call per 200 ids)."""
+    def existing_tags(self, service: str, ids: Sequence[str]
+                      ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+        """Resource id -> its current tags, and resource id -> why it could not be read.
+
+        EC2 is read in one paginated DescribeTags per 200 ids (an error there fails the event);
+        other services one resource at a time, so one deleted or denied resource fails alone.
+        """
+        found: dict[str, dict[str, str]] = {}
+        errors: dict[str, str] = {}
         if service == EC2:
-            found: dict[str, dict[str, str]] = {resource: {} for resource in ids}
-            for start in range(0, len(ids), FILTER_VALUES_MAX):
+            found = {resource: {} for resource in ids}
+            for batch in chunks(ids, FILTER_VALUES_MAX):
                 pages = self.client("ec2").get_paginator("describe_tags").paginate(
-                    Filters=[{"Name": "resource-id",
-                              "Values": list(ids[start:start + FILTER_VALUES_MAX])}])
+                    Filters=[{"Name": "resource-id", "Values": list(batch)}])
                 for page in pages:
                     for tag in page["Tags"]:
                         found[tag["ResourceId"]][tag["Key"]] = tag.get("Value", "")
-            return found
-        return {resource: self._read_one(service, resource) for resource in ids}
-
-    def existing_tags_or_errors(self, service: str, ids: Sequence[str]
-                                ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
-        """Like existing_tags, but a resource that cannot be read (deleted since, denied) is
-        returned as an error for that resource instead of failing the whole event."""
-        if service == EC2:
-            return self.existing_tags(service, ids), {}
-        found: dict[str, dict[str, str]] = {}
-        errors: dict[str, str] = {}
+            return found, errors
         for resource in ids:
             try:
                 found[resource] = self._read_one(service, resource)

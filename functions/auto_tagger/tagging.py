@@ -56,7 +56,7 @@ def tag_call(call: ApiCall, taggers: Taggers, executor: Executor,
         by_service.setdefault(ref.service, []).append(ref.id)
     reason = f"created by {creator.principal} ({call.event_name})"
     for service, ids in by_service.items():
-        existing, errors = taggers.existing_tags_or_errors(service, ids)
+        existing, errors = taggers.existing_tags(service, ids)
         groups: dict[tuple[str, ...], list[Action]] = {}
         for resource in ids:
             if resource in errors:

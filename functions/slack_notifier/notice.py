@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["critical", "warning", "info", "ok"]
@@ -28,4 +28,3 @@ class Notice:
     link: Link | None = None
     account: str | None = None
     region: str | None = None
-    extra_context: tuple[str, ...] = field(default=())

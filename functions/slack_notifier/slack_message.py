@@ -89,7 +89,7 @@ def to_slack(notice: Notice, *, mention: str | None = None) -> dict[str, Any]:
     where = " · ".join(part for part in (
         f"Account {notice.account}" if notice.account else "",
         f"Region {notice.region}" if notice.region else "",
-        notice.source, *notice.extra_context) if part)
+        notice.source) if part)
     tail.append({"type": "context", "elements": [{"type": "mrkdwn",
                                                   "text": clip(_escape(where),
                                                                CONTEXT_MAX_CHARS)}]})

@@ -151,14 +151,6 @@ def count_outcomes(outcomes: Sequence[Outcome]) -> dict[str, int]:
     return counts
 
 
-def group_by_action(actions: Sequence[Action]) -> dict[str, list[Action]]:
-    """Split a plan by action name, keeping order, so each kind goes through its own API call."""
-    grouped: dict[str, list[Action]] = {}
-    for action in actions:
-        grouped.setdefault(action.action, []).append(action)
-    return grouped
-
-
 def resources(batch: Sequence[Action]) -> list[str]:
     return [action.resource for action in batch]
 
@@ -172,6 +164,5 @@ __all__ = [
     "chunks",
     "count_outcomes",
     "error_code",
-    "group_by_action",
     "resources",
 ]

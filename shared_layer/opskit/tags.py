@@ -1,11 +1,9 @@
-"""Tag conversions and the tag names the catalog owns."""
+"""Tag conversions and the exemption test shared by every automation."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-OWNED_PREFIX = "opskit:"
-MANAGED_BY_KEY = "opskit:managed-by"
 EXEMPT_VALUES = frozenset({"true", "yes", "1"})
 
 

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import pytest
 from botocore.exceptions import ClientError
 
-from opskit.actions import Action, Executor, Status, chunks, group_by_action
+from opskit.actions import Action, Executor, Status, chunks
 
 
 def _client_error(code: str) -> ClientError:
@@ -102,9 +102,7 @@ def test_skip_fail_and_recorder() -> None:
     }
 
 
-def test_chunks_and_grouping() -> None:
+def test_chunks() -> None:
     assert list(chunks([1, 2, 3], 2)) == [[1, 2], [3]]
     with pytest.raises(ValueError, match="size=0"):
         list(chunks([1], 0))
-    a, b = Action("r1", "t", "start", "x"), Action("r2", "t", "stop", "x")
-    assert group_by_action([a, b, a]) == {"start": [a, a], "stop": [b]}
