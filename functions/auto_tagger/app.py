@@ -8,13 +8,13 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from auto_tagger.cloudtrail import API_CALL, parse_api_call
 from auto_tagger.settings import TaggerConfig
 from auto_tagger.sweep import sweep
 from auto_tagger.taggers import Taggers
 from auto_tagger.tagging import skip_reason, tag_call
 from opskit.actions import Executor, count_outcomes
 from opskit.aws import Target
+from opskit.cloudtrail import API_CALL, parse_api_call, record_ids
 from opskit.events import EventError, require_scheduled_event
 from opskit.runner import TargetRun, run_automation
 
@@ -41,9 +41,7 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
             return sweep(target.session.client("resourcegroupstaggingapi"), executor, config)
 
         return run_automation(config.common, run_sweep, run_id=context.aws_request_id)
-    detail = raw.get("detail")
-    ids = ({"event_name": detail.get("eventName"), "event_id": detail.get("eventID")}
-           if isinstance(detail, dict) else {})
+    ids = record_ids(raw)
     try:
         call = parse_api_call(raw)
     except EventError as exc:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from auto_tagger.cloudtrail import ApiCall
+from opskit.cloudtrail import ApiCall
 
 EC2, S3, RDS, LAMBDA, DYNAMODB, SNS, SQS, ELBV2, IAM_ROLE, IAM_USER = (
     "ec2", "s3", "rds", "lambda", "dynamodb", "sns", "sqs", "elbv2", "iam-role", "iam-user")

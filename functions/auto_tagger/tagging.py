@@ -2,36 +2,25 @@
 
 from __future__ import annotations
 
-from auto_tagger.cloudtrail import ApiCall
 from auto_tagger.identity import Creator, creator_of
 from auto_tagger.resources import EC2, EXTRACTORS, REQUEST_NAMED, S3, resources_of
 from auto_tagger.settings import TaggerConfig
 from auto_tagger.taggers import S3_TAG_LIMIT, Taggers
 from opskit.actions import Action, Executor
+from opskit.cloudtrail import ApiCall, not_actionable
 from opskit.runner import TargetRun
 
 # EC2 CreateTags takes up to 1,000 resources; 50 keeps a failing batch cheap to bisect.
 EC2_BATCH_SIZE = 50
 
 
-def _role_name(call: ApiCall) -> str | None:
-    """The role of an assumed-role identity: arn:aws:sts::<acct>:assumed-role/<role>/<session>."""
-    parts = str(call.identity.get("arn", "")).split("/")
-    return parts[1] if len(parts) >= 3 and parts[0].endswith(":assumed-role") else None
-
-
 def skip_reason(call: ApiCall, config: TaggerConfig) -> str | None:
     """Why this record must not be acted on, or None."""
-    if call.error_code is not None:
-        return f"the call failed ({call.error_code})"
-    if call.request.get("dryRun") is True:
-        return "a dry-run call"
-    if call.read_only:
-        return "a read-only call"
+    why = not_actionable(call, config.own_role_name)
+    if why is not None:
+        return why
     if call.event_name not in EXTRACTORS:
         return f"{call.event_name} is not a supported create call"
-    if _role_name(call) == config.own_role_name:
-        return "made by the auto-tagger itself"
     if call.response is None and call.event_name not in REQUEST_NAMED:
         return "no responseElements"
     return None

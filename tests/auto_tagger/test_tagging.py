@@ -11,7 +11,7 @@ import pytest
 
 from auto_tagger import app
 from auto_tagger.identity import creator_of
-from tests.auto_tagger.helpers import ACCOUNT, ALICE, api_call
+from tests.cloudtrail import ACCOUNT, ALICE, api_call
 from tests.conftest import EVENTS, ApiCalls, FakeLambdaContext, load_event
 
 EXPECTED = {"opskit:creator-arn": f"arn:aws:iam::{ACCOUNT}:user/alice",
@@ -186,7 +186,7 @@ def _create(kind: str) -> tuple[dict[str, Any], Any]:
      ({"requestParameters": {"dryRun": True}}, "a dry-run call"),
      ({"readOnly": True}, "a read-only call"),
      ({"userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/"
-                        "opskit-auto-tagger/session"}}, "made by the auto-tagger itself"),
+                        "opskit-auto-tagger/session"}}, "made by this automation's own role"),
      ({"eventName": "CreateTags"}, "CreateTags is not a supported create call")],
 )
 def test_skipped_calls_change_nothing(extra: dict[str, Any], why: str,

@@ -25,6 +25,17 @@ class ApiCall:
     error_code: str | None
     read_only: bool
 
+    @property
+    def role_name(self) -> str | None:
+        """An assumed-role caller's role: arn:aws:sts::<acct>:assumed-role/<role>/<session>."""
+        parts = str(self.identity.get("arn", "")).split("/")
+        return parts[1] if len(parts) >= 3 and parts[0].endswith(":assumed-role") else None
+
+    @property
+    def ids(self) -> dict[str, str]:
+        """What identifies the record in logs."""
+        return {"event_name": self.event_name, "event_id": self.event_id}
+
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
@@ -52,3 +63,28 @@ def parse_api_call(event: Mapping[str, Any]) -> ApiCall:
         error_code=detail.get("errorCode") if isinstance(detail.get("errorCode"), str) else None,
         read_only=detail.get("readOnly") is True,
     )
+
+
+def record_ids(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The record's name and id, read leniently (for logging an event that failed to parse)."""
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        return {}
+    return {"event_name": detail.get("eventName"), "event_id": detail.get("eventID")}
+
+
+def not_actionable(call: ApiCall, own_role_name: str) -> str | None:
+    """Why a record must be ignored by any automation reacting to changes, or None.
+
+    A failed, dry-run or read-only call changed nothing; a call made by the automation's own role
+    is its own remediation (reacting to it would loop).
+    """
+    if call.error_code is not None:
+        return f"the call failed ({call.error_code})"
+    if call.request.get("dryRun") is True:
+        return "a dry-run call"
+    if call.read_only:
+        return "a read-only call"
+    if call.role_name == own_role_name:
+        return "made by this automation's own role"
+    return None
