@@ -1,0 +1,103 @@
+"""Lambda entry point of the public-S3 remediation (CloudTrail bucket changes; daily sweep)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from opskit.actions import Executor, count_outcomes
+from opskit.aws import Target
+from opskit.cloudtrail import API_CALL, ApiCall, not_actionable, parse_api_call, record_ids
+from opskit.events import EventError, require_scheduled_event
+from opskit.runner import TargetRun, run_automation
+from s3_public_remediation.buckets import BucketReader
+from s3_public_remediation.remediation import check_buckets
+from s3_public_remediation.settings import AUTOMATION, S3Config
+
+logger = Logger()
+metrics = Metrics()
+
+# Calls that can make one bucket public (or stop protecting it).
+BUCKET_CALLS = frozenset({
+    "CreateBucket",
+    "PutBucketAcl",
+    "PutBucketPolicy",
+    "DeleteBucketPolicy",
+    "PutBucketPublicAccessBlock",
+    "DeleteBucketPublicAccessBlock",
+    "PutBucketWebsite",
+    "PutBucketOwnershipControls",
+    "DeleteBucketOwnershipControls",
+})
+# Calls that change the account-wide floor: every bucket of the account is checked again.
+ACCOUNT_CALLS = frozenset({"PutAccountPublicAccessBlock", "DeleteAccountPublicAccessBlock"})
+
+
+def _reader(target: Target) -> BucketReader:
+    return BucketReader(target.session.client("s3"), target.session.client("s3control"),
+                        target.account_id)
+
+
+def _nothing(config: S3Config, why: str, detail: dict[str, Any]) -> dict[str, Any]:
+    logger.info("event skipped", extra={"why": why, **detail})
+    return {"automation": AUTOMATION, "dry_run": config.common.dry_run,
+            "counts": count_outcomes([]), "skipped": why}
+
+
+def _trigger(call: ApiCall) -> dict[str, Any]:
+    return {"trigger": {"event": call.event_name, "event_id": call.event_id,
+                        "time": call.event_time, "by": call.identity.get("arn", "unknown")}}
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@event_source(data_class=EventBridgeEvent)
+def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    config = S3Config.from_env()
+    raw = event.raw_event
+    if event.get("detail-type") != API_CALL:
+        require_scheduled_event(event)
+
+        def sweep(target: Target, executor: Executor) -> TargetRun:
+            reader = _reader(target)
+            return check_buckets(reader, reader.bucket_names(target.region), executor, config,
+                                 scope=f"sweep of {target.region}")
+
+        return run_automation(config.common, sweep, run_id=context.aws_request_id)
+    ids = record_ids(raw)
+    try:
+        call = parse_api_call(raw)
+        bucket = call.request.get("bucketName")
+        if call.event_name in BUCKET_CALLS and not isinstance(bucket, str):
+            raise EventError("detail.requestParameters.bucketName", bucket, "a bucket name")
+    except EventError as exc:
+        # Logged and skipped: raising would only make EventBridge deliver the same record again.
+        logger.warning("malformed CloudTrail event", extra={"error": str(exc), **ids})
+        return _nothing(config, f"malformed: {exc}", ids)
+    why = not_actionable(call, config.own_role_name)
+    if why is None and call.event_name not in BUCKET_CALLS | ACCOUNT_CALLS:
+        why = f"{call.event_name} cannot make a bucket public"
+    if why is not None:
+        return _nothing(config, why, ids)
+
+    if call.event_name in ACCOUNT_CALLS:
+        # The account-wide setting changed: every bucket of the account, in every target region.
+        def account(target: Target, executor: Executor) -> TargetRun:
+            reader = _reader(target)
+            return check_buckets(reader, reader.bucket_names(target.region), executor, config,
+                                 scope=f"{call.event_name} in {target.account_id}",
+                                 extra=_trigger(call))
+
+        regions = config.common.target_regions or (config.common.home_region,)
+        return run_automation(config.common, account, run_id=context.aws_request_id,
+                              pairs=[(call.account, region) for region in regions])
+
+    def one_bucket(target: Target, executor: Executor) -> TargetRun:
+        return check_buckets(_reader(target), [str(bucket)], executor, config,
+                             scope=f"{call.event_name} on {bucket}", extra=_trigger(call))
+
+    return run_automation(config.common, one_bucket, run_id=context.aws_request_id,
+                          pairs=[(call.account, call.region)])

@@ -1,0 +1,104 @@
+"""Live reads of S3 (never the event's copy), in as few calls as the bucket's settings allow."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from opskit.actions import error_code
+from opskit.tags import tags_to_dict
+from s3_public_remediation.access import BlockPublicAccess
+from s3_public_remediation.planner import BucketState
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3control import S3ControlClient
+
+NO_BLOCK_CONFIG = "NoSuchPublicAccessBlockConfiguration"
+# ListBuckets pages hold up to 10,000 buckets; 1,000 keeps each response small.
+LIST_PAGE_SIZE = 1000
+
+
+class BucketGoneError(Exception):
+    """The bucket no longer exists (deleted since the event)."""
+
+
+def _absent(exc: ClientError, *codes: str) -> bool:
+    code = error_code(exc)
+    if code == "NoSuchBucket":
+        raise BucketGoneError(str(exc)) from None
+    return code in codes
+
+
+class BucketReader:
+    """Reads one account's buckets in one region; the account's Block Public Access is read once."""
+
+    def __init__(self, s3: S3Client, s3control: S3ControlClient, account_id: str) -> None:
+        self.s3 = s3
+        self.s3control = s3control
+        self.account_id = account_id
+        self._account_block: BlockPublicAccess | None = None
+
+    def account_block(self) -> BlockPublicAccess:
+        if self._account_block is None:
+            try:
+                response = self.s3control.get_public_access_block(AccountId=self.account_id)
+                config: Any = response.get("PublicAccessBlockConfiguration")
+            except ClientError as exc:
+                if error_code(exc) != NO_BLOCK_CONFIG:
+                    raise
+                config = None
+            self._account_block = BlockPublicAccess.from_api(config)
+        return self._account_block
+
+    def bucket_names(self, region: str) -> Iterator[str]:
+        paginator = self.s3.get_paginator("list_buckets")
+        for page in paginator.paginate(BucketRegion=region,
+                                       PaginationConfig={"PageSize": LIST_PAGE_SIZE}):
+            for bucket in page.get("Buckets", []):
+                yield bucket["Name"]
+
+    def state(self, bucket: str) -> BucketState:
+        """Block Public Access first: when it neutralises everything, nothing else is read."""
+        account = self.account_block()
+        try:
+            config: Any = self.s3.get_public_access_block(Bucket=bucket)[
+                "PublicAccessBlockConfiguration"]
+        except ClientError as exc:
+            if not _absent(exc, NO_BLOCK_CONFIG):
+                raise
+            config = None
+        block = BlockPublicAccess.from_api(config)
+        effective = account.combined(block)
+        acl: dict[str, Any] | None = None
+        policy: str | None = None
+        try:
+            if not effective.ignore_public_acls:
+                response = self.s3.get_bucket_acl(Bucket=bucket)
+                acl = {"Owner": response.get("Owner", {}), "Grants": response.get("Grants", [])}
+            if not effective.restrict_public_buckets:
+                policy = self.s3.get_bucket_policy(Bucket=bucket)["Policy"]
+        except ClientError as exc:
+            if not _absent(exc, "NoSuchBucketPolicy"):
+                raise
+        return BucketState(bucket, account, block, acl, policy)
+
+    def tags(self, bucket: str) -> dict[str, str]:
+        try:
+            return tags_to_dict(self.s3.get_bucket_tagging(Bucket=bucket)["TagSet"])
+        except ClientError as exc:
+            if _absent(exc, "NoSuchTagSet"):
+                return {}
+            raise
+
+    def ownership(self, bucket: str) -> str | None:
+        try:
+            rules = self.s3.get_bucket_ownership_controls(Bucket=bucket)[
+                "OwnershipControls"]["Rules"]
+        except ClientError as exc:
+            if _absent(exc, "OwnershipControlsNotFoundError"):
+                return None
+            raise
+        return str(rules[0]["ObjectOwnership"]) if rules else None

@@ -1,0 +1,132 @@
+"""One bucket (an event) or every bucket of a region (the sweep): find, plan, apply, report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from opskit.actions import Action, Executor, Outcome, Status, error_code
+from opskit.observability import logger
+from opskit.runner import TargetRun
+from s3_public_remediation.buckets import BucketGoneError, BucketReader
+from s3_public_remediation.planner import (
+    BLOCK,
+    RESOURCE_TYPE,
+    Change,
+    changes,
+    find,
+    mode_of,
+    report_only,
+)
+from s3_public_remediation.policy import PolicyError
+from s3_public_remediation.settings import Mode, S3Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+# "Already in that state" answers of the remediation calls: success, not failure.
+IDEMPOTENT = ("NoSuchBucketPolicy",)
+
+
+def _apply(s3: S3Client, change: Change, _batch: Sequence[Action]) -> None:
+    getattr(s3, change.call)(Bucket=change.action.resource, **change.params)
+
+
+def check_bucket(reader: BucketReader, bucket: str, executor: Executor,
+                 config: S3Config) -> None:
+    """Reads the bucket's live state and closes (or reports) what makes it public."""
+    inspect = Action(bucket, RESOURCE_TYPE, "inspect", "read Block Public Access, ACL and policy")
+    try:
+        state = reader.state(bucket)
+        findings = find(state)
+        if not findings:
+            return
+        tags = reader.tags(bucket)
+        try:
+            mode = mode_of(bucket, tags, config)
+        except ValueError as exc:
+            executor.fail(report_only(state, findings, tags, "invalid tag"), str(exc))
+            return
+        ownership = (reader.ownership(bucket) if mode == Mode.REMEDIATE and findings.grants
+                     else None)
+    except BucketGoneError:
+        executor.skip(inspect, "the bucket no longer exists")
+        return
+    except PolicyError as exc:
+        executor.fail(inspect, f"bucket policy not analysed, nothing changed: {exc}")
+        return
+    except (ClientError, BotoCoreError) as exc:
+        executor.fail(inspect, f"{error_code(exc)}: {exc}")
+        return
+    logger.info("public bucket", extra={"bucket": bucket, "mode": str(mode),
+                                        "reasons": findings.reasons})
+    if mode == Mode.ALLOW:
+        executor.skip(report_only(state, findings, tags, "allow"),
+                      "allow-listed public bucket (website or intended share)")
+    elif mode == Mode.REPORT:
+        executor.run([report_only(state, findings, tags, "report")], lambda _: None)
+    else:
+        for change in changes(state, findings, tags, ownership):
+            executor.run([change.action], partial(_apply, reader.s3, change),
+                         idempotent_errors=IDEMPOTENT)
+
+
+def still_public(outcomes: Sequence[Outcome]) -> list[str]:
+    """Buckets left public: reported only, planned (dry-run), or not fully closed."""
+    closed = {o.action.resource for o in outcomes
+              if o.action.action == BLOCK and o.status == Status.DONE}
+    return sorted({o.action.resource for o in outcomes
+                   if o.action.action != "inspect" and o.status != Status.SKIPPED
+                   and o.action.resource not in closed})
+
+
+def summary(outcomes: Sequence[Outcome], dry_run: bool, scope: str,
+            extra: dict[str, Any] | None = None) -> TargetRun:
+    public = sorted({o.action.resource for o in outcomes
+                     if o.action.action != "inspect" and o.status != Status.SKIPPED})
+    open_ = still_public(outcomes)
+    failed = [o for o in outcomes if o.status == Status.FAILED]
+    gone = [o.action.resource for o in outcomes
+            if o.action.action == "inspect" and o.status == Status.SKIPPED]
+    extra = dict(extra or {})
+    if gone:
+        extra["error"] = f"bucket {', '.join(gone)} no longer exists; nothing to check"
+    if not public:
+        title = (f"{len(failed)} S3 bucket(s) could not be checked ({scope})" if failed
+                 else f"No public S3 bucket ({scope})")
+        return TargetRun(title=title, severity="warning" if failed else "info", extra=extra)
+    names = ", ".join(public[:3]) + (f" and {len(public) - 3} more" if len(public) > 3 else "")
+    closed = len(public) - len(open_)
+    if dry_run:
+        title = f"Would close public access on {len(public)} S3 bucket(s): {names}"
+    elif not open_:
+        title = f"Closed public access on {closed} S3 bucket(s): {names}"
+    elif closed:
+        title = f"Closed public access on {closed} S3 bucket(s), {len(open_)} still public: {names}"
+    else:
+        title = f"{len(open_)} S3 bucket(s) still public: {names}"
+    extra["public_buckets"] = public
+    extra["still_public"] = open_
+    return TargetRun(title=title, severity="critical" if open_ or failed else "warning",
+                     extra=extra)
+
+
+def check_buckets(reader: BucketReader, names: Iterable[str], executor: Executor,
+                  config: S3Config, *, scope: str,
+                  extra: dict[str, Any] | None = None) -> TargetRun:
+    extra = dict(extra or {})
+    if reader.account_block().neutralises_everything:
+        # The account ignores public ACLs and restricts public policies: nothing can be public.
+        extra["buckets_checked"] = 0
+        return TargetRun(title=f"No public S3 bucket ({scope}): the account blocks public "
+                               "access", extra=extra)
+    checked = 0
+    for name in names:
+        check_bucket(reader, name, executor, config)
+        checked += 1
+    run = summary(executor.outcomes, config.common.dry_run, scope, extra)
+    run.extra["buckets_checked"] = checked
+    return run
