@@ -21,6 +21,7 @@ from opskit.aws import Target
 from opskit.config import CommonConfig
 from opskit.runner import TargetRun, run_automation
 from opskit.tags import tags_to_dict
+from s3_public_remediation.app import lambda_handler as s3_handler
 from slack_notifier.app import lambda_handler as notifier_handler
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -175,6 +176,43 @@ def _run_tagger() -> dict[str, Any]:
     return results[-1]
 
 
+# ---------------------------------------------------------------- public-S3 remediation
+def _bucket(name: str, **settings: Any) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    if "acl" in settings:
+        s3.put_bucket_acl(Bucket=name, ACL=settings["acl"])
+    if "statements" in settings:
+        s3.put_bucket_policy(Bucket=name, Policy=json.dumps(
+            {"Version": "2012-10-17", "Statement": settings["statements"]}))
+    if "tags" in settings:
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": settings["tags"]})
+
+
+def _seed_s3() -> None:
+    def public_read(bucket: str) -> dict[str, Any]:
+        return {"Sid": "PublicRead", "Effect": "Allow", "Principal": "*",
+                "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
+
+    _bucket("acme-press-kit", acl="public-read")
+    _bucket("acme-public-datasets", statements=[
+        public_read("acme-public-datasets"),
+        {"Sid": "CloudFrontOAC", "Effect": "Allow",
+         "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::acme-public-datasets/*",
+         "Condition": {"StringEquals": {"AWS:SourceArn":
+                                        "arn:aws:cloudfront::123456789012:distribution/E2EX"}}}])
+    _bucket("acme-www", statements=[public_read("acme-www")],
+            tags=[{"Key": "opskit:public-access", "Value": "allow"}])
+    _bucket("acme-private")
+
+
+def _run_s3() -> dict[str, Any]:
+    event = json.loads((EVENTS / "s3_public_remediation" / "scheduled-sweep.json").read_text())
+    result: dict[str, Any] = s3_handler(event, DemoContext())
+    return result
+
+
 SCENARIOS: list[Scenario] = [
     Scenario("layer_demo", "the shared layer on its own (plan, exemption, dry-run, report)",
              _seed_layer, _run_layer),
@@ -182,6 +220,8 @@ SCENARIOS: list[Scenario] = [
              _seed_scheduler, _run_scheduler),
     Scenario("auto_tagger", "a volume made by an SSO user and a bucket made by alice get tagged",
              _seed_tagger, _run_tagger),
+    Scenario("s3_public_remediation", "daily sweep: a public ACL and a public statement are "
+             "closed, the OAC statement and the allowed website stay", _seed_s3, _run_s3),
     Scenario("slack_notifier", "sample alarms, events, log errors and a report, to a fake Slack",
              _seed_notifier, _run_notifier, dry_run_modes=("n/a",)),
 ]
