@@ -1,0 +1,73 @@
+"""Lambda entry point of the open-port remediation (CloudTrail ingress changes; daily sweep)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from opskit.actions import Executor, count_outcomes
+from opskit.aws import Target
+from opskit.cloudtrail import API_CALL, not_actionable, parse_api_call, record_ids
+from opskit.events import EventError, require_scheduled_event
+from opskit.runner import TargetRun, run_automation
+from sg_open_port_remediation.events import CALLS, group_change
+from sg_open_port_remediation.inventory import group_ids_named
+from sg_open_port_remediation.remediation import check
+from sg_open_port_remediation.settings import AUTOMATION, SgConfig
+
+logger = Logger()
+metrics = Metrics()
+
+
+def _nothing(config: SgConfig, why: str, detail: dict[str, Any]) -> dict[str, Any]:
+    logger.info("event skipped", extra={"why": why, **detail})
+    return {"automation": AUTOMATION, "dry_run": config.common.dry_run,
+            "counts": count_outcomes([]), "skipped": why}
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@event_source(data_class=EventBridgeEvent)
+def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    config = SgConfig.from_env()
+    raw = event.raw_event
+    if event.get("detail-type") != API_CALL:
+        require_scheduled_event(event)
+
+        def sweep(target: Target, executor: Executor) -> TargetRun:
+            return check(target.session.client("ec2"), executor, config,
+                         scope=f"sweep of {target.region}")
+
+        return run_automation(config.common, sweep, run_id=context.aws_request_id)
+    ids = record_ids(raw)
+    try:
+        call = parse_api_call(raw)
+        why = not_actionable(call, config.own_role_name)
+        if why is None and call.event_name not in CALLS:
+            why = f"{call.event_name} cannot open a port"
+        if why is not None:
+            return _nothing(config, why, ids)
+        change = group_change(call)
+    except EventError as exc:
+        # Logged and skipped: raising would only make EventBridge deliver the same record again.
+        logger.warning("malformed CloudTrail event", extra={"error": str(exc), **ids})
+        return _nothing(config, f"malformed: {exc}", ids)
+    trigger = {"trigger": {"event": call.event_name, "event_id": call.event_id,
+                           "time": call.event_time,
+                           "by": call.identity.get("arn", "unknown")}}
+
+    def one_group(target: Target, executor: Executor) -> TargetRun:
+        ec2 = target.session.client("ec2")
+        group_id = change.group_id
+        if group_id is None and change.group_name is not None:
+            group_id = group_ids_named(ec2, [change.group_name]).get(change.group_name)
+        label = group_id or change.group_name or "?"
+        return check(ec2, executor, config, scope=f"{call.event_name} on {label}",
+                     group_ids=[group_id or str(change.group_name)], opened_by=change.opened_by,
+                     extra=trigger)
+
+    return run_automation(config.common, one_group, run_id=context.aws_request_id,
+                          pairs=[(call.account, call.region)])
