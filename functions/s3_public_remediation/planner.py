@@ -23,6 +23,7 @@ BLOCK = "block-public-access"
 STRIP_ACL = "remove-public-acl-grants"
 STRIP_POLICY = "remove-public-policy-statements"
 REPORT = "report-public-bucket"
+CHANGES = frozenset({BLOCK, STRIP_ACL, STRIP_POLICY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +115,9 @@ def changes(state: BucketState, findings: Findings, tags: Mapping[str, str],
                                    "kept_statements": len(findings.policy.statements)
                                    - len(removed)}
         if remaining is None:
-            change(STRIP_POLICY, {**details, "policy": "deleted (no statement left)"},
-                   "delete_bucket_policy")
+            header = {k: v for k, v in findings.policy.document.items() if k != "Statement"}
+            change(STRIP_POLICY, {**details, "policy": "deleted (no statement left)",
+                                  "policy_header": header}, "delete_bucket_policy")
         else:
             change(STRIP_POLICY, details, "put_bucket_policy",
                    Policy=json.dumps(remaining, separators=(",", ":")))

@@ -11,9 +11,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from opskit.actions import Action, Executor, Outcome, Status, error_code
 from opskit.observability import logger
 from opskit.runner import TargetRun
+from opskit.tags import is_exempt
 from s3_public_remediation.buckets import BucketGoneError, BucketReader
 from s3_public_remediation.planner import (
     BLOCK,
+    CHANGES,
     RESOURCE_TYPE,
     Change,
     changes,
@@ -45,6 +47,10 @@ def check_bucket(reader: BucketReader, bucket: str, executor: Executor,
         if not findings:
             return
         tags = reader.tags(bucket)
+        if is_exempt(tags, config.common.exemption_tag_key):
+            executor.skip(report_only(state, findings, tags, "exempt"),
+                          f"exempt: tagged {config.common.exemption_tag_key}")
+            return
         try:
             mode = mode_of(bucket, tags, config)
         except ValueError as exc:
@@ -93,21 +99,24 @@ def summary(outcomes: Sequence[Outcome], dry_run: bool, scope: str,
             if o.action.action == "inspect" and o.status == Status.SKIPPED]
     extra = dict(extra or {})
     if gone:
-        extra["error"] = f"bucket {', '.join(gone)} no longer exists; nothing to check"
+        extra["error"] = (f"bucket {gone[0]} no longer exists; nothing to check" if len(gone) == 1
+                          else f"buckets {', '.join(gone)} no longer exist; nothing to check")
     if not public:
         title = (f"{len(failed)} S3 bucket(s) could not be checked ({scope})" if failed
                  else f"No public S3 bucket ({scope})")
         return TargetRun(title=title, severity="warning" if failed else "info", extra=extra)
     names = ", ".join(public[:3]) + (f" and {len(public) - 3} more" if len(public) > 3 else "")
-    closed = len(public) - len(open_)
-    if dry_run:
-        title = f"Would close public access on {len(public)} S3 bucket(s): {names}"
-    elif not open_:
-        title = f"Closed public access on {closed} S3 bucket(s): {names}"
-    elif closed:
-        title = f"Closed public access on {closed} S3 bucket(s), {len(open_)} still public: {names}"
-    else:
-        title = f"{len(open_)} S3 bucket(s) still public: {names}"
+    changing = {o.action.resource for o in outcomes if o.action.action in CHANGES}
+    parts = []
+    if dry_run and changing:
+        parts.append(f"Would close public access on {len(changing)} S3 bucket(s)")
+    elif not dry_run and len(public) > len(open_):
+        parts.append(f"Closed public access on {len(public) - len(open_)} S3 bucket(s)")
+    # Report-only buckets and invalid mode tags stay public whatever the mode.
+    left = sorted(set(public) - changing) if dry_run else open_
+    if left:
+        parts.append(f"{len(left)} {'still' if parts else 'S3 bucket(s) still'} public")
+    title = f"{', '.join(parts)}: {names}"
     extra["public_buckets"] = public
     extra["still_public"] = open_
     return TargetRun(title=title, severity="critical" if open_ or failed else "warning",

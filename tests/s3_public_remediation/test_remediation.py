@@ -108,11 +108,27 @@ def test_only_public_statements_leave_the_policy(lambda_context: FakeLambdaConte
     assert strip["details"]["kept_statements"] == 1
 
 
-def test_a_policy_left_empty_is_deleted(lambda_context: FakeLambdaContext) -> None:
+def test_a_policy_left_empty_is_deleted(lambda_context: FakeLambdaContext,
+                                        alert_inbox: AlertInbox) -> None:
     make_bucket("open", statements=[public_read("open")])
     result = handle(bucket_event("put-bucket-policy-public", "open"), lambda_context)
     assert result["counts"]["done"] == 2
     assert policy("open") is None
+    (report,) = alert_inbox.received()
+    strip = next(a for a in report["actions"] if a["action"] == "remove-public-policy-statements")
+    assert strip["details"]["policy_header"] == {"Version": "2012-10-17"}
+
+
+def test_dry_run_title_counts_only_buckets_it_would_close(
+        lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch,
+        alert_inbox: AlertInbox) -> None:
+    monkeypatch.setenv("DRY_RUN", "true")
+    make_bucket("closable", grants=(ALL_USERS,))
+    make_bucket("watched", grants=(ALL_USERS,), tags={"opskit:public-access": "report"})
+    handle(load_event("s3_public_remediation/scheduled-sweep.json"), lambda_context)
+    (report,) = alert_inbox.received()
+    assert report["title"] == ("Would close public access on 1 S3 bucket(s), 1 still public: "
+                               "closable, watched")
 
 
 def test_dry_run_plans_the_exact_change_and_changes_nothing(
@@ -186,6 +202,9 @@ def test_exempt_allow_listed_and_report_only_buckets(
     make_bucket("site", statements=[public_read("site")], tags={"opskit:public-access": "allow"})
     make_bucket("watched", grants=(ALL_USERS,), tags={"opskit:public-access": "report"})
     make_bucket("typo", grants=(ALL_USERS,), tags={"opskit:public-access": "yes please"})
+    # Exempt wins over an invalid mode tag: nothing is reported as failed.
+    make_bucket("exempt-typo", grants=(ALL_USERS,),
+                tags={"opskit:public-access": "?", "opskit:exempt": "true"})
     api_calls.reset()
     result = handle(load_event("s3_public_remediation/scheduled-sweep.json"), lambda_context)
     assert mutations(api_calls) == []
@@ -196,8 +215,8 @@ def test_exempt_allow_listed_and_report_only_buckets(
     outcomes = sorted((a["resource"], a["action"], a["status"], a["details"].get("note", ""))
                       for a in report["actions"])
     assert outcomes == [
-        ("exempt", "block-public-access", "skipped", "exempt: tagged opskit:exempt"),
-        ("exempt", "remove-public-acl-grants", "skipped", "exempt: tagged opskit:exempt"),
+        ("exempt", "report-public-bucket", "skipped", "exempt: tagged opskit:exempt"),
+        ("exempt-typo", "report-public-bucket", "skipped", "exempt: tagged opskit:exempt"),
         ("site", "report-public-bucket", "skipped",
          "allow-listed public bucket (website or intended share)"),
         ("typo", "report-public-bucket", "failed", "tag opskit:public-access='yes please' is "
