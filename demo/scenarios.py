@@ -22,6 +22,7 @@ from opskit.config import CommonConfig
 from opskit.runner import TargetRun, run_automation
 from opskit.tags import tags_to_dict
 from s3_public_remediation.app import lambda_handler as s3_handler
+from sg_open_port_remediation.app import lambda_handler as sg_handler
 from slack_notifier.app import lambda_handler as notifier_handler
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -213,6 +214,28 @@ def _run_s3() -> dict[str, Any]:
     return result
 
 
+# ---------------------------------------------------------------- open-port remediation
+def _seed_sg() -> None:
+    os.environ["REPLACEMENT_CIDRS"] = "10.8.0.0/16"  # the VPN keeps SSH when the world loses it
+    ec2 = boto3.client("ec2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    group = ec2.create_security_group(GroupName="bastion", Description="bastion hosts",
+                                      VpcId=vpc)["GroupId"]
+    world, world6 = [{"CidrIp": "0.0.0.0/0"}], [{"CidrIpv6": "::/0"}]
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": world},
+        {"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "Ipv6Ranges": world6},
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": world},
+        {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+         "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "partner feed opskit:allow"}]}])
+
+
+def _run_sg() -> dict[str, Any]:
+    event = json.loads((EVENTS / "sg_open_port_remediation" / "scheduled-sweep.json").read_text())
+    result: dict[str, Any] = sg_handler(event, DemoContext())
+    return result
+
+
 SCENARIOS: list[Scenario] = [
     Scenario("layer_demo", "the shared layer on its own (plan, exemption, dry-run, report)",
              _seed_layer, _run_layer),
@@ -222,6 +245,8 @@ SCENARIOS: list[Scenario] = [
              _seed_tagger, _run_tagger),
     Scenario("s3_public_remediation", "daily sweep: a public ACL and a public statement are "
              "closed, the OAC statement and the allowed website stay", _seed_s3, _run_s3),
+    Scenario("sg_open_port_remediation", "daily sweep: SSH and RDP open to the world are revoked "
+             "(SSH moves to the VPN range), HTTPS and the marked rule stay", _seed_sg, _run_sg),
     Scenario("slack_notifier", "sample alarms, events, log errors and a report, to a fake Slack",
              _seed_notifier, _run_notifier, dry_run_modes=("n/a",)),
 ]
