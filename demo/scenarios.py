@@ -222,12 +222,13 @@ def _seed_sg() -> None:
     group = ec2.create_security_group(GroupName="bastion", Description="bastion hosts",
                                       VpcId=vpc)["GroupId"]
     world, world6 = [{"CidrIp": "0.0.0.0/0"}], [{"CidrIpv6": "::/0"}]
-    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+    permissions: list[Any] = [
         {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": world},
         {"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "Ipv6Ranges": world6},
         {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": world},
         {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
-         "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "partner feed opskit:allow"}]}])
+         "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "partner feed opskit:allow"}]}]
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=permissions)
 
 
 def _run_sg() -> dict[str, Any]:
