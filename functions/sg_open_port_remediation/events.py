@@ -30,7 +30,7 @@ def _items(value: Any) -> list[Mapping[str, Any]]:
 
 def group_change(call: ApiCall) -> GroupChange:
     """Raises EventError naming the field when the record lacks the group."""
-    who = str(call.identity.get("arn") or call.identity.get("type") or "unknown")
+    who = str(call.identity.get("arn") or "unknown")
     request, response = call.request, call.response or {}
     if call.event_name == "CreateSecurityGroup":
         group_id = response.get("groupId")

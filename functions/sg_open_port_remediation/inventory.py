@@ -13,8 +13,8 @@ from sg_open_port_remediation.rules import Rule
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
-PAGE_SIZE = 1000  # DescribeSecurityGroupRules and DescribeSecurityGroups allow up to 1,000
-GROUP_IDS_PER_CALL = 200  # keeps the GroupIds filter well inside the request size
+PAGE_SIZE = 1000  # the DescribeSecurityGroupRules maximum
+GROUP_IDS_PER_CALL = 200  # keeps the group-id filter well inside the request size
 
 
 @dataclass(frozen=True, slots=True)

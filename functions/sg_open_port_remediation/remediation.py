@@ -44,69 +44,67 @@ def find(rules: Iterable[Rule], config: SgConfig) -> dict[str, list[Finding]]:
     return found
 
 
-def replacement_permissions(rules: Sequence[Rule], config: SgConfig) -> list[dict[str, Any]]:
+def replacement(rule: Rule, config: SgConfig) -> dict[str, Any] | None:
     """The same protocol and ports, from each configured CIDR of the rule's address family."""
-    permissions = []
-    for rule in rules:
-        family = rule.network.version if rule.network is not None else 4
-        cidrs = [c for c in config.replacement_cidrs if c.version == family]
-        if not cidrs:
-            continue
-        note = f"opskit replaces {rule.rule_id}"
-        permission: dict[str, Any] = {"IpProtocol": rule.protocol}
-        if rule.protocol != ALL_TRAFFIC:
-            permission.update(FromPort=rule.from_port, ToPort=rule.to_port)
-        if family == 6:
-            permission["Ipv6Ranges"] = [{"CidrIpv6": str(c), "Description": note} for c in cidrs]
-        else:
-            permission["IpRanges"] = [{"CidrIp": str(c), "Description": note} for c in cidrs]
-        permissions.append(permission)
-    return permissions
+    family = rule.network.version if rule.network is not None else 4
+    cidrs = [c for c in config.replacement_cidrs if c.version == family]
+    if not cidrs:
+        return None
+    note = f"opskit replaces {rule.rule_id}"
+    permission: dict[str, Any] = {"IpProtocol": rule.protocol}
+    if rule.protocol != ALL_TRAFFIC:
+        permission.update(FromPort=rule.from_port, ToPort=rule.to_port)
+    if family == 6:
+        permission["Ipv6Ranges"] = [{"CidrIpv6": str(c), "Description": note} for c in cidrs]
+    else:
+        permission["IpRanges"] = [{"CidrIp": str(c), "Description": note} for c in cidrs]
+    return permission
 
 
 def _revoke(ec2: EC2Client, group_id: str, batch: Sequence[Action]) -> None:
     ec2.revoke_security_group_ingress(GroupId=group_id, SecurityGroupRuleIds=resources(batch))
 
 
-def _authorize(ec2: EC2Client, group_id: str, permissions: list[dict[str, Any]],
-               _batch: Sequence[Action]) -> None:
-    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=permissions)  # type: ignore[arg-type]
+def _authorize(ec2: EC2Client, group_id: str, batch: Sequence[Action]) -> None:
+    for action in batch:
+        ec2.authorize_security_group_ingress(
+            GroupId=group_id, IpPermissions=[action.details["ip_permission"]])
 
 
 def remediate_group(ec2: EC2Client, group: Group, findings: Sequence[Finding],
                     executor: Executor, config: SgConfig, *,
-                    opened_by: Mapping[str, str]) -> None:
+                    opened_by: Mapping[str, str], unknown_opener: str) -> None:
     """Replacement first (no gap for the allowed range), then revoke exactly the offending rules."""
     context = {"group_id": group.group_id, "group_name": group.name, "vpc_id": group.vpc_id}
     marker = config.description_marker
-    group_marked = marker in group.description
+    exemption = config.common.exemption_tag_key
     revocable: list[Action] = []
+    replacements: list[Action] = []
     for finding in findings:
         rule = finding.rule
         details = {**context, "rule": rule.to_report(),
-                   "opened_by": opened_by.get(rule.rule_id, "unknown (found by the sweep)")}
-        # The rule's own tags can exempt it as well as the group's.
-        tags = {**group.tags, **rule.tags}
-        if is_exempt(rule.tags, config.common.exemption_tag_key):
-            tags[config.common.exemption_tag_key] = "true"
-        action = Action(rule.rule_id, RULE, REVOKE, finding.reason, details, tags)
-        if marker in rule.description or group_marked:
+                   "opened_by": opened_by.get(rule.rule_id, unknown_opener)}
+        action = Action(rule.rule_id, RULE, REVOKE, finding.reason, details,
+                        {**group.tags, **rule.tags})
+        if marker in rule.description or marker in group.description:
             where = "rule" if marker in rule.description else "group"
             executor.skip(action, f"allowed: the {where} description carries {marker!r}")
-        elif is_exempt(tags, config.common.exemption_tag_key):
-            executor.skip(action, f"exempt: tagged {config.common.exemption_tag_key}")
+        elif is_exempt(group.tags, exemption) or is_exempt(rule.tags, exemption):
+            where = "group" if is_exempt(group.tags, exemption) else "rule"
+            executor.skip(action, f"exempt: {where} tagged {exemption}")
         else:
             revocable.append(action)
-    if not revocable:
-        return
-    replaced = [f.rule for f in findings if f.rule.rule_id in set(resources(revocable))]
-    permissions = replacement_permissions(replaced, config)
-    if permissions:
-        replace = Action(group.group_id, GROUP, REPLACE,
-                         f"keeps access for {', '.join(str(c) for c in config.replacement_cidrs)}",
-                         {**context, "ip_permissions": permissions}, group.tags)
-        executor.run([replace], partial(_authorize, ec2, group.group_id, permissions),
-                     idempotent_errors=DUPLICATE)
+            permission = replacement(rule, config)
+            if permission is not None:
+                ranges = permission.get("IpRanges") or permission.get("Ipv6Ranges") or []
+                cidrs = ", ".join(next(iter(r.values())) for r in ranges)
+                replacements.append(Action(
+                    group.group_id, GROUP, REPLACE,
+                    f"keeps {rule.ports} open to {cidrs} before {rule.rule_id} goes",
+                    {**context, "replaces": rule.rule_id, "ip_permission": permission}))
+    # One call per replacement: an existing one (Duplicate) must not stop the others.
+    executor.run(replacements, partial(_authorize, ec2, group.group_id),
+                 idempotent_errors=DUPLICATE)
     executor.run(revocable, partial(_revoke, ec2, group.group_id), batch_size=REVOKE_BATCH,
                  idempotent_errors=GONE)
 
@@ -120,9 +118,8 @@ def summary(outcomes: Sequence[Outcome], dry_run: bool, scope: str,
     still_open = sorted(o.action.resource for o in rules if o.status != Status.DONE)
     failed = [o for o in outcomes if o.status == Status.FAILED]
     if not rules:
-        title = (f"{len(failed)} security group check(s) failed ({scope})" if failed
-                 else f"No world-open sensitive port ({scope})")
-        return TargetRun(title=title, severity="warning" if failed else "info", extra=extra)
+        return TargetRun(title=f"No world-open sensitive port ({scope})", severity="info",
+                         extra=extra)
     names = ", ".join(groups[:3]) + (f" and {len(groups) - 3} more" if len(groups) > 3 else "")
     closed = len(rules) - len(still_open)
     if dry_run:
@@ -132,6 +129,8 @@ def summary(outcomes: Sequence[Outcome], dry_run: bool, scope: str,
                  f"in {names}")
     else:
         title = f"Revoked {closed} world-open ingress rule(s) in {names}"
+    if failed:
+        title += f"; {len(failed)} action(s) failed"
     extra["still_open"] = still_open
     return TargetRun(title=title, severity="critical" if still_open or failed else "warning",
                      extra=extra)
@@ -157,7 +156,9 @@ def check(ec2: EC2Client, executor: Executor, config: SgConfig, *, scope: str,
         group = known.get(group_id)
         if group is not None:  # else deleted between the two reads: nothing left to revoke
             remediate_group(ec2, group, findings, executor, config,
-                            opened_by=opened_by or {})
+                            opened_by=opened_by or {},
+                            unknown_opener=("unknown (found by the sweep)" if group_ids is None
+                                            else "unknown (already there before this call)"))
     run = summary(executor.outcomes, config.common.dry_run, scope, extra)
     run.extra["rules_checked"] = len(rules)
     return run

@@ -86,7 +86,7 @@ def _too_wide(network: Network, config: SgConfig) -> str | None:
         return "the internet"
     for broad in config.broad_cidrs:
         if network.version == broad.version and broad.subnet_of(network):  # type: ignore[arg-type]
-            return f"a range as wide as {broad}"
+            return f"a range containing {broad}"
     return None
 
 

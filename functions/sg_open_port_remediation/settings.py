@@ -41,8 +41,10 @@ def parse_ports(name: str, value: str | None, default: str) -> tuple[PortRange, 
         except ValueError:
             raise ConfigError(name, value, f"ports or ranges such as 22,5900-5910 ({part!r} is "
                                            "not one)") from None
-        if not 0 <= low <= high <= 65535:
+        if not 0 <= low <= 65535 or not 0 <= high <= 65535:
             raise ConfigError(name, value, f"ports between 0 and 65535 ({part!r} is not)")
+        if low > high:
+            raise ConfigError(name, value, f"ranges written low-high ({part!r} is reversed)")
         ranges.append(PortRange(low, high))
     return tuple(ranges)
 
@@ -78,13 +80,21 @@ class SgConfig:
         if not sensitive:
             raise ConfigError("SENSITIVE_PORTS", env.raw("SENSITIVE_PORTS"),
                               "at least one port")
+        broad = parse_networks("BROAD_CIDRS", env.raw("BROAD_CIDRS"), allow_world=False)
+        replacements = parse_networks("REPLACEMENT_CIDRS", env.raw("REPLACEMENT_CIDRS"),
+                                      allow_world=False)
+        for block in replacements:
+            for wide in broad:
+                if block.version == wide.version and wide.subnet_of(block):  # type: ignore[arg-type]
+                    raise ConfigError("REPLACEMENT_CIDRS", env.raw("REPLACEMENT_CIDRS"),
+                                      f"blocks the next sweep would not revoke ({block} contains "
+                                      f"the BROAD_CIDRS block {wide})")
         return cls(
             common=CommonConfig.from_env(AUTOMATION, environ),
             sensitive_ports=sensitive,
             allowed_ports=parse_ports("ALLOWED_PORTS", env.raw("ALLOWED_PORTS"), "80,443"),
-            broad_cidrs=parse_networks("BROAD_CIDRS", env.raw("BROAD_CIDRS"), allow_world=False),
-            replacement_cidrs=parse_networks("REPLACEMENT_CIDRS", env.raw("REPLACEMENT_CIDRS"),
-                                             allow_world=False),
+            broad_cidrs=broad,
+            replacement_cidrs=replacements,
             description_marker=env.text("DESCRIPTION_MARKER", "opskit:allow"),
             own_role_name=env.text("OWN_ROLE_NAME", "opskit-sg-open-port-remediation"),
         )

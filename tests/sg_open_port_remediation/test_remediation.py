@@ -116,12 +116,48 @@ def test_replacement_comes_first_and_keeps_the_allowed_range(
     handle(authorize_event(group, [ssh, rdp6]), lambda_context)
     order = [op for (svc, op) in api_calls.counts if svc == "ec2" and not op.startswith("Desc")]
     assert order == ["AuthorizeSecurityGroupIngress", "RevokeSecurityGroupIngress"]
+    assert api_calls.of("ec2", "AuthorizeSecurityGroupIngress") == 2  # one per replaced rule
     assert ingress(group) == [("tcp", "10.8.0.0/16", 22, f"opskit replaces {ssh}"),
                               ("tcp", "fd00:8::/64", 3389, f"opskit replaces {rdp6}")]
     (report,) = alert_inbox.received()
-    replace = next(a for a in report["actions"] if a["action"] == "authorize-replacement")
-    assert replace["status"] == "done"
-    assert replace["resource"] == group
+    replaces = [a for a in report["actions"] if a["action"] == "authorize-replacement"]
+    assert [(a["resource"], a["status"], a["reason"]) for a in replaces] == [
+        (group, "done", f"keeps tcp 22 open to 10.8.0.0/16 before {ssh} goes"),
+        (group, "done", f"keeps tcp 3389 open to fd00:8::/64 before {rdp6} goes")]
+
+
+def test_an_existing_replacement_does_not_stop_the_others(
+        lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPLACEMENT_CIDRS", "10.8.0.0/16")
+    group = make_group()
+    ssh = allow(group)
+    pg = allow(group, ports=(5432, 5432))
+    allow(group, ports=(22, 22), cidr="10.8.0.0/16")  # the SSH replacement is already there
+    result = handle(authorize_event(group, [ssh, pg]), lambda_context)
+    assert result["counts"] == {"done": 4, "planned": 0, "skipped": 0, "failed": 0}
+    assert [(r[1], r[2]) for r in ingress(group)] == [("10.8.0.0/16", 22), ("10.8.0.0/16", 5432)]
+
+
+def test_a_failed_replacement_still_revokes_and_says_so(
+        lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch,
+        alert_inbox: AlertInbox) -> None:
+    from botocore.exceptions import ClientError
+
+    from sg_open_port_remediation import remediation
+
+    def refuse(ec2: Any, group_id: str, batch: Any) -> None:
+        raise ClientError({"Error": {"Code": "RulesPerSecurityGroupLimitExceeded",
+                                     "Message": "too many rules"}}, "AuthorizeSecurityGroupIngress")
+
+    monkeypatch.setenv("REPLACEMENT_CIDRS", "10.8.0.0/16")
+    monkeypatch.setattr(remediation, "_authorize", refuse)
+    group = make_group()
+    ssh = allow(group)
+    handle(authorize_event(group, [ssh]), lambda_context)
+    assert ingress(group) == []  # security first: the world-open rule goes anyway
+    (report,) = alert_inbox.received()
+    assert report["severity"] == "critical"
+    assert report["title"].endswith("; 1 action(s) failed")
 
 
 def test_dry_run_plans_and_changes_nothing(lambda_context: FakeLambdaContext,
@@ -158,11 +194,11 @@ def test_exemptions_by_tag_and_description_marker(lambda_context: FakeLambdaCont
     assert len(ingress(exempt_group)) == len(ingress(marked_group)) == 1
     (report,) = alert_inbox.received()
     notes = {a["resource"]: a["details"].get("note") for a in report["actions"]}
-    assert notes[tagged_rule] == "exempt: tagged opskit:exempt"
+    assert notes[tagged_rule] == "exempt: rule tagged opskit:exempt"
     assert notes[marked_rule] == "allowed: the rule description carries 'opskit:allow'"
     assert notes[open_rule] is None
     assert sorted(n for n in notes.values() if n) == sorted([
-        "exempt: tagged opskit:exempt", "exempt: tagged opskit:exempt",
+        "exempt: group tagged opskit:exempt", "exempt: rule tagged opskit:exempt",
         "allowed: the group description carries 'opskit:allow'",
         "allowed: the rule description carries 'opskit:allow'"])
 
