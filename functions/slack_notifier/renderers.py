@@ -265,6 +265,12 @@ _STATUS_MARK = {"done": ":white_check_mark:", "planned": ":memo:", "skipped": ":
                 "failed": ":x:"}
 
 
+def _notes(notes: Any) -> str:
+    """A report's `notes`: a list of sentences (a lone string is taken as one)."""
+    items = notes if isinstance(notes, list) else [notes]
+    return "\n".join(_text(note) for note in items if note)
+
+
 def render_report(report: JsonObject, incoming: Incoming) -> Notice:
     severity = report.get("severity")
     if severity not in SEVERITIES:
@@ -289,7 +295,7 @@ def render_report(report: JsonObject, incoming: Incoming) -> Notice:
     return Notice(
         source="opskit.report", severity=severity,  # type: ignore[arg-type]
         title=_text(report.get("title")) or f"{report.get('automation')} report",
-        text=_text(report.get("error")),
+        text=_text(report.get("error")) or _notes(report.get("notes")),
         fields=(("Automation", _text(report.get("automation"))), ("Mode", mode),
                 ("Counts", ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "none")),
         lines=tuple(lines), account=_text(report.get("account")) or None,

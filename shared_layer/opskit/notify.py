@@ -94,9 +94,11 @@ def is_worth_sending(report: dict[str, Any]) -> bool:
     """A run that changed nothing and found nothing publishes nothing.
 
     Skips alone (exempt or unsupported resources) are not news: they are logged, not sent.
+    An `error` or `notes` (things a person should know, such as a quota nearly used) always are.
     """
     counts = report["counts"]
-    return bool(counts["done"] or counts["planned"] or counts["failed"] or report.get("error"))
+    return bool(counts["done"] or counts["planned"] or counts["failed"] or report.get("error")
+                or report.get("notes"))
 
 
 def publish_report(sns: SNSClient, topic_arn: str, report: dict[str, Any]) -> str | None:

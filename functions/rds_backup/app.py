@@ -1,0 +1,47 @@
+"""Lambda entry point of the RDS backup (nightly backup run; hourly reconcile of exports/copies)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from opskit.actions import Executor
+from opskit.aws import Target
+from opskit.events import EventError, require_scheduled_event
+from opskit.runner import TargetRun, run_automation
+from rds_backup.backup import Mode, run_backup
+from rds_backup.settings import BackupConfig
+
+logger = Logger()
+metrics = Metrics()
+
+
+def read_mode(event: EventBridgeEvent) -> tuple[Mode, datetime]:
+    """The run's mode (`detail.mode`, default backup) and its time (the event's, in UTC)."""
+    require_scheduled_event(event)
+    detail = event.raw_event.get("detail") or {}
+    mode = detail.get("mode", Mode.BACKUP.value)
+    if mode not in {m.value for m in Mode}:
+        raise EventError("detail.mode", mode, "backup or reconcile")
+    when = datetime.fromisoformat(event.raw_event["time"])
+    return Mode(mode), (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@event_source(data_class=EventBridgeEvent)
+def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    config = BackupConfig.from_env()
+    mode, now = read_mode(event)
+
+    def work(target: Target, executor: Executor) -> TargetRun:
+        rds = target.session.client("rds")
+        dr = (target.session.client("rds", region_name=config.dr_region)
+              if config.dr_region and config.dr_region != target.region else None)
+        return run_backup(rds, dr, executor, config, mode=mode, now=now, region=target.region)
+
+    return run_automation(config.common, work, run_id=context.aws_request_id)

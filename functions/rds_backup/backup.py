@@ -1,0 +1,191 @@
+"""One target's backup run: snapshots, retention, exports and DR copies, through the executor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from enum import StrEnum
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from opskit.actions import Action, Executor, Status
+from opskit.observability import logger
+from opskit.runner import TargetRun
+from opskit.tags import dict_to_tags
+from rds_backup.inventory import CLUSTER, RdsReader
+from rds_backup.naming import EXPORT_FAILED_KEY
+from rds_backup.planner import (
+    COPY,
+    CREATE,
+    DELETE,
+    EXPORT,
+    RUNNING_EXPORTS,
+    Plan,
+    plan_copies,
+    plan_exports,
+    plan_retention,
+    plan_snapshots,
+)
+from rds_backup.settings import BackupConfig, ExportSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_rds import RDSClient
+
+
+class Mode(StrEnum):
+    BACKUP = "backup"  # nightly: snapshots, retention, then exports and copies of what is ready
+    RECONCILE = "reconcile"  # hourly: exports and copies of snapshots that became available
+
+
+IDEMPOTENT = {
+    CREATE: ("DBSnapshotAlreadyExists", "DBClusterSnapshotAlreadyExistsFault"),
+    EXPORT: ("ExportTaskAlreadyExists", "ExportTaskAlreadyExistsFault"),
+    COPY: ("DBSnapshotAlreadyExists", "DBClusterSnapshotAlreadyExistsFault"),
+    DELETE: ("DBSnapshotNotFound", "DBClusterSnapshotNotFoundFault"),
+}
+
+
+class Actuator:
+    """The writes, one action at a time (each is one RDS call)."""
+
+    def __init__(self, rds: RDSClient, config: BackupConfig, home_region: str) -> None:
+        self.rds, self.config, self.home_region = rds, config, home_region
+
+    def create(self, batch: Sequence[Action]) -> None:
+        for action in batch:
+            tags = dict_to_tags(action.details["tags"])
+            if action.details["kind"] == CLUSTER:
+                self.rds.create_db_cluster_snapshot(
+                    DBClusterSnapshotIdentifier=action.details["snapshot"],
+                    DBClusterIdentifier=action.resource, Tags=tags)  # type: ignore[arg-type]
+            else:
+                self.rds.create_db_snapshot(DBSnapshotIdentifier=action.details["snapshot"],
+                                            DBInstanceIdentifier=action.resource, Tags=tags)  # type: ignore[arg-type]
+
+    def export(self, export: ExportSettings, batch: Sequence[Action]) -> None:
+        for action in batch:
+            self.rds.start_export_task(
+                ExportTaskIdentifier=action.details["export_task"],
+                SourceArn=action.details["source_arn"], S3BucketName=export.bucket,
+                S3Prefix=export.prefix, IamRoleArn=export.role_arn, KmsKeyId=export.kms_key_arn)
+
+    def copy(self, dr_rds: RDSClient, batch: Sequence[Action]) -> None:
+        for action in batch:
+            key: dict[str, Any] = ({"KmsKeyId": self.config.dr_kms_key_arn}
+                                   if action.details["encrypted"] else {})
+            if action.details["kind"] == CLUSTER:
+                dr_rds.copy_db_cluster_snapshot(
+                    SourceDBClusterSnapshotIdentifier=action.details["source_arn"],
+                    TargetDBClusterSnapshotIdentifier=action.resource, CopyTags=True,
+                    SourceRegion=self.home_region, **key)
+            else:
+                dr_rds.copy_db_snapshot(
+                    SourceDBSnapshotIdentifier=action.details["source_arn"],
+                    TargetDBSnapshotIdentifier=action.resource, CopyTags=True,
+                    SourceRegion=self.home_region, **key)
+
+    def deleter(self, rds: RDSClient) -> Callable[[Sequence[Action]], None]:
+        def delete(batch: Sequence[Action]) -> None:
+            for action in batch:
+                if action.details["kind"] == CLUSTER:
+                    rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=action.resource)
+                else:
+                    rds.delete_db_snapshot(DBSnapshotIdentifier=action.resource)
+        return delete
+
+
+def _execute(executor: Executor, plan: Plan, kind: str,
+             apply: Callable[[Sequence[Action]], None]) -> None:
+    for action, why in plan.skipped:
+        executor.skip(action, why)
+    for action, why in plan.failed:
+        executor.fail(action, why)
+    executor.run(plan.actions, apply, idempotent_errors=IDEMPOTENT[kind])
+
+
+def _mark_failed_exports(rds: RDSClient, plan: Plan) -> None:
+    """Tag each snapshot whose export failed, so the failure is reported once, not hourly."""
+    for action, _ in plan.failed:
+        try:
+            rds.add_tags_to_resource(ResourceName=action.details["source_arn"], Tags=[
+                {"Key": EXPORT_FAILED_KEY, "Value": str(action.details["export_task"])}])
+        except (ClientError, BotoCoreError):
+            logger.exception("export failure not recorded on the snapshot",
+                             extra={"snapshot": action.resource})
+
+
+def run_backup(rds: RDSClient, dr_rds: RDSClient | None, executor: Executor,
+               config: BackupConfig, *, mode: Mode, now: datetime, region: str) -> TargetRun:
+    reader = RdsReader(rds)
+    actuator = Actuator(rds, config, region)
+    ours = reader.our_snapshots()
+    notes: list[str] = []
+    matched: int | None = None
+    tasks = reader.export_tasks() if config.export is not None else []
+    busy = {task.source_arn for task in tasks if task.status in RUNNING_EXPORTS}
+    dr_reader = RdsReader(dr_rds) if dr_rds is not None else None
+    dr_ours = dr_reader.our_snapshots() if dr_reader is not None else []
+    if mode == Mode.BACKUP:
+        plan, matched = plan_snapshots(reader.sources(), {s.identifier for s in ours}, now,
+                                       config, reader.quotas())
+        notes.extend(plan.notes)
+        if matched == 0:
+            notes.append(_nothing_matched(config))
+        _execute(executor, plan, CREATE, actuator.create)
+        _execute(executor, plan_retention(ours, now, config, busy), DELETE,
+                 actuator.deleter(rds))
+        if dr_rds is not None:
+            dr_busy = {s.arn for s in dr_ours if s.status != "available"}
+            _execute(executor, plan_retention(dr_ours, now, config, dr_busy), DELETE,
+                     actuator.deleter(dr_rds))
+    # Deleted just now or not: only snapshots still present are exported or copied.
+    deleted = {o.action.resource for o in executor.outcomes
+               if o.action.action == DELETE and o.status == Status.DONE}
+    present = [s for s in ours if s.identifier not in deleted]
+    if config.export is not None:
+        exports = plan_exports(present, tasks, config)
+        _execute(executor, exports, EXPORT, partial(actuator.export, config.export))
+        if not executor.dry_run:
+            _mark_failed_exports(rds, exports)
+    if dr_rds is not None:
+        _execute(executor, plan_copies(present, dr_ours, config), COPY,
+                 partial(actuator.copy, dr_rds))
+    return summary(executor, mode, notes, matched)
+
+
+def _nothing_matched(config: BackupConfig) -> str:
+    wanted = []
+    if config.selector_tag is not None:
+        wanted.append(f"tag {config.selector_tag[0]}={config.selector_tag[1]}")
+    if config.identifier_pattern is not None:
+        wanted.append(f"identifier pattern {config.identifier_pattern.pattern!r}")
+    return f"no database matches {' and '.join(wanted)}: nothing was backed up"
+
+
+def summary(executor: Executor, mode: Mode, notes: list[str], matched: int | None) -> TargetRun:
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in executor.outcomes:
+        counts.setdefault(outcome.action.action, {}).setdefault(str(outcome.status), 0)
+        counts[outcome.action.action][str(outcome.status)] += 1
+    labels = {CREATE: ("take", "took", "snapshot(s)"), EXPORT: ("start", "started", "export(s)"),
+              COPY: ("start", "started", "DR copy(ies)"),
+              DELETE: ("delete", "deleted", "old snapshot(s)")}
+    status = str(Status.PLANNED if executor.dry_run else Status.DONE)
+    parts = [f"{verbs[0] if executor.dry_run else verbs[1]} {counts[k][status]} {noun}"
+             for k, (*verbs, noun) in labels.items() if counts.get(k, {}).get(status)]
+    failed = sum(c.get(str(Status.FAILED), 0) for c in counts.values())
+    done = ", ".join(parts) or "nothing to do"
+    title = (f"RDS {mode.value} (dry-run): would {done}" if executor.dry_run and parts
+             else f"RDS {mode.value}: {done}")
+    if failed:
+        title += f"; {failed} failed"
+    extra: dict[str, Any] = {"mode": mode.value}
+    if notes:
+        extra["notes"] = notes
+    if matched is not None:
+        extra["databases_selected"] = matched
+    severity = "critical" if failed else ("warning" if notes else "info")
+    return TargetRun(title=title, severity=severity, extra=extra,  # type: ignore[arg-type]
+                     quiet=not executor.dry_run and not notes)
