@@ -21,6 +21,8 @@ from opskit.aws import Target
 from opskit.config import CommonConfig
 from opskit.runner import TargetRun, run_automation
 from opskit.tags import tags_to_dict
+from rds_backup.app import lambda_handler as backup_handler
+from rds_backup.inventory import QUOTA_NAMES, Quota, RdsReader
 from s3_public_remediation.app import lambda_handler as s3_handler
 from sg_open_port_remediation.app import lambda_handler as sg_handler
 from slack_notifier.app import lambda_handler as notifier_handler
@@ -177,6 +179,35 @@ def _run_tagger() -> dict[str, Any]:
     return results[-1]
 
 
+# ---------------------------------------------------------------- RDS backup
+def _seed_backup() -> None:
+    rds = boto3.client("rds")
+    nightly: list[Any] = [{"Key": "Backup", "Value": "nightly"}]
+    rds.create_db_instance(DBInstanceIdentifier="orders", Engine="postgres",
+                           DBInstanceClass="db.t3.micro", AllocatedStorage=20,
+                           MasterUsername="admin_user", MasterUserPassword="not-a-secret-1",
+                           Tags=nightly)
+    rds.create_db_cluster(DBClusterIdentifier="billing", Engine="aurora-postgresql",
+                          MasterUsername="admin_user", MasterUserPassword="not-a-secret-1",
+                          Tags=nightly)
+    rds.create_db_instance(DBInstanceIdentifier="scratch", Engine="postgres",
+                           DBInstanceClass="db.t3.micro", AllocatedStorage=20,
+                           MasterUsername="admin_user", MasterUserPassword="not-a-secret-1")
+    # moto has no DescribeAccountAttributes: the quota read answers a fixed figure.
+    quotas = {kind: Quota(40, 100) for kind in QUOTA_NAMES}
+    RdsReader.quotas = lambda self: quotas  # type: ignore[method-assign]
+    os.environ["DR_REGION"] = "eu-central-1"
+    os.environ["REPORT_SUCCESS"] = "true"  # show the routine reports (quiet by default)
+
+
+def _run_backup() -> dict[str, Any]:
+    night = json.loads((EVENTS / "rds_backup" / "nightly-backup.json").read_text())
+    reconcile = json.loads((EVENTS / "rds_backup" / "hourly-reconcile.json").read_text())
+    backup_handler(night, DemoContext())
+    result: dict[str, Any] = backup_handler(reconcile, DemoContext())
+    return result
+
+
 # ---------------------------------------------------------------- public-S3 remediation
 def _bucket(name: str, **settings: Any) -> None:
     s3 = boto3.client("s3")
@@ -248,6 +279,8 @@ SCENARIOS: list[Scenario] = [
              "closed, the OAC statement and the allowed website stay", _seed_s3, _run_s3),
     Scenario("sg_open_port_remediation", "daily sweep: SSH and RDP open to the world are revoked "
              "(SSH moves to the VPN range), HTTPS and the marked rule stay", _seed_sg, _run_sg),
+    Scenario("rds_backup", "nightly snapshots of the tagged instance and Aurora cluster, then "
+             "the reconcile copies them to the DR region", _seed_backup, _run_backup),
     Scenario("slack_notifier", "sample alarms, events, log errors and a report, to a fake Slack",
              _seed_notifier, _run_notifier, dry_run_modes=("n/a",)),
 ]

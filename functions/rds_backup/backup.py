@@ -152,7 +152,9 @@ def run_backup(rds: RDSClient, dr_rds: RDSClient | None, executor: Executor,
     if dr_rds is not None:
         _execute(executor, plan_copies(present, dr_ours, config), COPY,
                  partial(actuator.copy, dr_rds))
-    return summary(executor, mode, notes, matched)
+    run = summary(executor, mode, notes, matched)
+    run.quiet = run.quiet and not config.report_success
+    return run
 
 
 def _nothing_matched(config: BackupConfig) -> str:

@@ -36,6 +36,7 @@ class BackupConfig:
     dr_region: str | None
     dr_kms_key_arn: str | None
     quota_warning_percent: int
+    report_success: bool
 
     def selects(self, identifier: str, tags: Mapping[str, str]) -> bool:
         """Tag and pattern must both match when both are set; one alone is enough otherwise."""
@@ -102,4 +103,6 @@ class BackupConfig:
             dr_kms_key_arn=dr_key,
             quota_warning_percent=env.integer("QUOTA_WARNING_PERCENT", 90, minimum=1,
                                               maximum=100),
+            # Backups are routine: by default only failures and notes reach the alert topic.
+            report_success=env.flag("REPORT_SUCCESS", default=False),
         )

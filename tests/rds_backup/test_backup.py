@@ -89,6 +89,16 @@ def test_a_second_run_the_same_day_is_a_no_op(lambda_context: FakeLambdaContext,
     assert alert_inbox.received() == []  # routine success is quiet; only failures are sent
 
 
+def test_success_reports_when_asked(lambda_context: FakeLambdaContext,
+                                    monkeypatch: pytest.MonkeyPatch,
+                                    alert_inbox: AlertInbox) -> None:
+    monkeypatch.setenv("REPORT_SUCCESS", "true")
+    make_instance("orders", NIGHTLY)
+    handle(NIGHT, lambda_context)
+    (report,) = alert_inbox.received()
+    assert (report["title"], report["severity"]) == ("RDS backup: took 1 snapshot(s)", "info")
+
+
 def test_the_aurora_member_is_covered_by_its_cluster(lambda_context: FakeLambdaContext,
                                                      monkeypatch: pytest.MonkeyPatch,
                                                      alert_inbox: AlertInbox) -> None:
