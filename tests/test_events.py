@@ -2,7 +2,8 @@
 
 Conventions: `events/<automation>/<name>.json` is handled by `functions/<automation>/app.py`.
 An optional `tests/<automation>/seed.py` with `seed(event_name)` creates what the event refers to
-and may return a context manager to enter around the call (fakes for HTTP, settings).
+and may return a context manager to enter around the call (fakes for HTTP, settings, or
+`pytest.raises` for an event the handler must refuse in dry-run, such as a rotation step).
 Events named `invalid-*.json` must be refused with a ValueError. Every other event must run:
 automations that change things do it in dry-run and change nothing (no action `done`);
 notifiers must deliver every message (no failed SQS record).
@@ -52,7 +53,10 @@ def test_sample_event_runs_through_its_handler(
                 handler(event, lambda_context)
             assert str(info.value)
             return
-        result: dict[str, Any] = handler(event, lambda_context)
+        result: dict[str, Any] | None = None
+        result = handler(event, lambda_context)
+    if result is None:
+        return  # the seed's context manager expected (and checked) a refusal, e.g. dry-run
     if "counts" in result:
         assert result["automation"] == automation
         assert result["dry_run"] is True

@@ -1,0 +1,200 @@
+"""The four rotation steps for a secret holding an IAM user's access key.
+
+Each step is idempotent for its token: a step run twice (Secrets Manager retries) finds its work
+done and does nothing. Writes go through the executor (dry-run, report); reads are direct.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from access_key_rotation.protocol import (
+    CURRENT,
+    PENDING,
+    KeySecret,
+    RotationError,
+    RotationEvent,
+    Step,
+    current_version,
+    token_stage,
+)
+from opskit.actions import Action, Executor, Status, error_code
+from opskit.iam_keys import deactivation_tag
+from opskit.observability import logger
+from opskit.runner import TargetRun
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sts import STSClient
+
+KEY = "iam:access-key"
+STORE = "secretsmanager:secret"
+# A new key can take some seconds to be accepted everywhere (IAM is eventually consistent).
+NOT_YET_VALID = frozenset({"InvalidClientTokenId", "SignatureDoesNotMatch", "AccessDenied",
+                           "UnrecognizedClientException"})
+StsFor = Callable[[KeySecret], "STSClient"]
+
+
+def wait(seconds: float) -> None:
+    """The pause between tries of a new key (a module function, so tests can replace it)."""
+    time.sleep(seconds)
+
+
+@dataclass
+class Rotator:
+    sm: SecretsManagerClient
+    iam: IAMClient
+    sts_for: StsFor
+    executor: Executor
+    sleep: Callable[[float], None] | None = None
+    test_attempts: int = 8
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def run(self, event: RotationEvent) -> TargetRun:
+        metadata = self.sm.describe_secret(SecretId=event.secret_id)
+        name = str(metadata.get("Name", event.secret_id))
+        if token_stage(metadata, event.token) == CURRENT:
+            logger.info("version already current", extra={"step": str(event.step),
+                                                         "secret": name})
+            return TargetRun(title=f"{name}: {event.step} already done", quiet=True)
+        steps = {Step.CREATE: self.create, Step.SET: self.set, Step.TEST: self.test,
+                 Step.FINISH: self.finish}
+        return steps[event.step](event, name, metadata)
+
+    # ------------------------------------------------------------------ reads
+    def _secret(self, event: RotationEvent, name: str, stage: str) -> KeySecret | None:
+        kwargs: dict[str, Any] = {"SecretId": event.secret_id, "VersionStage": stage}
+        if stage == PENDING:
+            kwargs["VersionId"] = event.token
+        try:
+            value = self.sm.get_secret_value(**kwargs)
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException" and stage == PENDING:
+                return None
+            raise
+        return KeySecret.parse(value.get("SecretString"), f"secret {name} {stage}")
+
+    # ------------------------------------------------------------------ steps
+    def create(self, event: RotationEvent, name: str, _: Any) -> TargetRun:
+        current = self._secret(event, name, CURRENT)
+        if current is None:  # AWSCURRENT always exists; get_secret_value raises otherwise
+            raise RotationError(f"secret {name} has no {CURRENT} value")
+        if self._secret(event, name, PENDING) is not None:
+            return TargetRun(title=f"{name}: new key already created", quiet=True)
+        user = current.user_name
+        keys = self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+        if len(keys) >= 2:
+            spare = sorted((k for k in keys if k["AccessKeyId"] != current.access_key_id
+                            and k["Status"] == "Inactive"), key=lambda k: k["CreateDate"])
+            if not spare:
+                raise RotationError(
+                    f"user {user} already has two keys and none is inactive "
+                    f"({', '.join(k['AccessKeyId'] for k in keys)}): deactivate the one not in "
+                    f"secret {name} so rotation can replace it")
+            old = spare[0]["AccessKeyId"]
+
+            def delete(_: Sequence[Action]) -> None:
+                self.iam.delete_access_key(UserName=user, AccessKeyId=old)
+
+            self._must(self.executor.run(
+                [Action(old, KEY, "delete-inactive-key", f"{user} has two keys: the older "
+                        "inactive one makes room", {"user": user})],
+                delete, idempotent_errors=("NoSuchEntity",)))
+        created: dict[str, str] = {}
+
+        def create_and_stage(_: Sequence[Action]) -> None:
+            key = self.iam.create_access_key(UserName=user)["AccessKey"]
+            created["id"] = key["AccessKeyId"]
+            pending = KeySecret(user, key["AccessKeyId"], key["SecretAccessKey"])
+            try:
+                self.sm.put_secret_value(SecretId=event.secret_id,
+                                         ClientRequestToken=event.token,
+                                         SecretString=pending.dumps(), VersionStages=[PENDING])
+            except ClientError:
+                # Never leave a key nobody can read: the retry creates a fresh one.
+                self.iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+                raise
+
+        self._must(self.executor.run(
+            [Action(user, "iam:user", "create-key", f"rotation of secret {name}",
+                    {"secret": name, "version": event.token})], create_and_stage))
+        return TargetRun(title=f"{name}: new key {created.get('id', '(planned)')} for {user} "
+                               f"staged {PENDING}", quiet=not self.executor.dry_run)
+
+    def set(self, event: RotationEvent, name: str, _: Any) -> TargetRun:
+        # IAM has nothing to set: the key is live as soon as it exists. The step stays so the
+        # protocol is whole; it only checks that the pending version is there and well formed.
+        if self._secret(event, name, PENDING) is None:
+            raise RotationError(f"secret {name} has no {PENDING} value for {event.token}")
+        return TargetRun(title=f"{name}: nothing to set for IAM", quiet=True)
+
+    def test(self, event: RotationEvent, name: str, _: Any) -> TargetRun:
+        pending = self._secret(event, name, PENDING)
+        if pending is None:
+            raise RotationError(f"secret {name} has no {PENDING} value for {event.token}")
+        sts = self.sts_for(pending)
+        delay = 1.0
+        for attempt in range(1, self.test_attempts + 1):
+            try:
+                arn = sts.get_caller_identity()["Arn"]
+                break
+            except ClientError as exc:
+                if error_code(exc) not in NOT_YET_VALID or attempt == self.test_attempts:
+                    raise RotationError(f"the new key {pending.access_key_id} of "
+                                        f"{pending.user_name} does not work: "
+                                        f"{error_code(exc)}") from None
+                logger.info("new key not valid yet", extra={"attempt": attempt,
+                                                            "key": pending.access_key_id})
+                (self.sleep or wait)(delay)
+                delay = min(delay * 2, 8.0)
+        if not arn.endswith(f"/{pending.user_name}") or ":user/" not in arn:
+            raise RotationError(f"the new key {pending.access_key_id} signs as {arn}, not as "
+                                f"user {pending.user_name}")
+        return TargetRun(title=f"{name}: new key {pending.access_key_id} works", quiet=True)
+
+    def finish(self, event: RotationEvent, name: str, metadata: Any) -> TargetRun:
+        previous = self._secret(event, name, CURRENT)
+        pending = self._secret(event, name, PENDING)
+        if pending is None or previous is None:
+            raise RotationError(f"secret {name} has no {PENDING} value for {event.token}")
+        old_version = current_version(metadata)
+        moves: dict[str, Any] = {"RemoveFromVersionId": old_version} if old_version else {}
+
+        def promote(_: Sequence[Action]) -> None:
+            self.sm.update_secret_version_stage(SecretId=event.secret_id, VersionStage=CURRENT,
+                                                MoveToVersionId=event.token, **moves)
+
+        promoted = self.executor.run(
+            [Action(name, STORE, "promote-version", f"{PENDING} {event.token} becomes "
+                    f"{CURRENT}", {"from_version": old_version, "to_version": event.token,
+                                   "new_key": pending.access_key_id})], promote)
+        self._must(promoted)
+        if previous.access_key_id != pending.access_key_id:
+            user, old = previous.user_name, previous.access_key_id
+
+            def deactivate(_: Sequence[Action]) -> None:
+                self.iam.update_access_key(UserName=user, AccessKeyId=old, Status="Inactive")
+                self.iam.tag_user(UserName=user, Tags=[deactivation_tag(old, self.now())])  # type: ignore[list-item]
+
+            self._must(self.executor.run(
+                [Action(old, KEY, "deactivate-previous-key", f"replaced by "
+                        f"{pending.access_key_id} in {name}; deleted after the grace period",
+                        {"user": user})], deactivate, idempotent_errors=("NoSuchEntity",)))
+        verb = "Would rotate" if self.executor.dry_run else "Rotated"
+        return TargetRun(title=f"{verb} the access key of {pending.user_name} ({name}): "
+                               f"{pending.access_key_id} is current")
+
+    @staticmethod
+    def _must(outcomes: Sequence[Any]) -> None:
+        """A write that failed stops the step, so Secrets Manager fails and retries it."""
+        for outcome in outcomes:
+            if outcome.status == Status.FAILED:
+                raise RotationError(f"{outcome.action.action} failed: "
+                                    f"{outcome.note or 'see the report'}")
