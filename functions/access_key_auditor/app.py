@@ -1,0 +1,48 @@
+"""Lambda entry point of the key-age auditor (daily schedule)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from access_key_auditor.audit import audit_iam, audit_kms, summary
+from access_key_auditor.settings import AuditorConfig
+from opskit.actions import Executor
+from opskit.aws import Target
+from opskit.events import require_scheduled_event
+from opskit.runner import TargetRun, run_automation
+
+logger = Logger()
+metrics = Metrics()
+
+
+def wait(seconds: float) -> None:
+    """Between polls of the credential report (a module function, so tests can replace it)."""
+    time.sleep(seconds)
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@event_source(data_class=EventBridgeEvent)
+def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    config = AuditorConfig.from_env()
+    require_scheduled_event(event)
+    now = datetime.fromisoformat(event.raw_event["time"]).astimezone(UTC)
+    iam_region = (config.common.target_regions or (config.common.home_region,))[0]
+
+    def work(target: Target, executor: Executor) -> TargetRun:
+        extra: dict[str, Any] = {"mode": config.mode.value}
+        if target.region == iam_region:  # IAM is global: once per account
+            extra["users_listed"] = audit_iam(
+                target.session.client("iam"), target.session.client("secretsmanager"),
+                executor, config, now=now, wait=wait)
+        if config.check_kms:
+            extra["kms_keys_checked"] = audit_kms(target.session.client("kms"), executor, config)
+        return summary(executor, extra)
+
+    return run_automation(config.common, work, run_id=context.aws_request_id)

@@ -1,0 +1,123 @@
+"""Key ages -> what to report, rotate, deactivate or delete (pure, no AWS).
+
+Protections: exempt users are never touched (each action carries the user's tags, so the
+executor skips it); a key used after its replacement was created is never deactivated or
+deleted (something still depends on it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from access_key_auditor.inventory import Key, ReportRow, User
+from access_key_auditor.settings import AuditorConfig, Mode
+from opskit.actions import Action
+from opskit.iam_keys import deactivated_at
+
+KEY = "iam:access-key"
+WARN = "warn-key-age"
+OVERDUE = "report-overdue-key"
+ROTATE = "rotate-secret"
+DEACTIVATE = "deactivate-key"
+DELETE = "delete-key"
+
+
+@dataclass
+class Plan:
+    actions: list[Action] = field(default_factory=list)
+    skipped: list[tuple[Action, str]] = field(default_factory=list)
+
+    def add(self, action: Action, skip: str | None = None) -> None:
+        if skip is None:
+            self.actions.append(action)
+        else:
+            self.skipped.append((action, skip))
+
+
+def needs_look(row: ReportRow, now: datetime, config: AuditorConfig) -> bool:
+    """From the credential report alone: an active key at warning age, or any inactive key."""
+    warn = timedelta(days=config.warn_days)
+    return any(not active or now - rotated >= warn for active, rotated in row.keys)
+
+
+def _days(delta: timedelta) -> int:
+    return delta.days
+
+
+def _still_used(key: Key, user: User) -> str | None:
+    """The newer key this one was used after (so something still needs it), or None."""
+    for newer in user.keys:
+        if newer.created > key.created and key.last_used and key.last_used > newer.created:
+            return (f"used {key.last_used:%Y-%m-%d %H:%M} UTC, after its replacement "
+                    f"{newer.key_id} was created: something still depends on it")
+    return None
+
+
+def plan_user(user: User, now: datetime, config: AuditorConfig,
+              secret: tuple[str, bool] | None) -> Plan:
+    plan = Plan()  # exempt users: the executor skips every action (they carry the user's tags)
+    max_age = timedelta(days=config.max_key_age_days)
+    for key in sorted(user.keys, key=lambda k: k.created):
+        age = now - key.created
+        details = {"user": user.name, "age_days": _days(age), "active": key.active,
+                   "created": key.created.isoformat(),
+                   "last_used": key.last_used.isoformat() if key.last_used else None}
+
+        def action(kind: str, reason: str, key: Key = key,
+                   details: Mapping[str, object] = details) -> Action:
+            return Action(key.key_id, KEY, kind, reason, dict(details), user.tags)
+
+        if key.active:
+            if age < timedelta(days=config.warn_days):
+                continue
+            if secret is not None and age >= max_age:
+                arn, enabled = secret
+                rotate = Action(arn, "secretsmanager:secret", ROTATE,
+                                f"key {key.key_id} of {user.name} is {_days(age)} days old",
+                                {**details, "key": key.key_id}, user.tags)
+                plan.add(rotate, None if enabled else "the secret is not enabled for rotation: "
+                                                      "turn rotation on to replace the key")
+                continue
+            if age < max_age:
+                plan.add(action(WARN, f"{_days(age)} days old; the limit is "
+                                      f"{config.max_key_age_days}"))
+                continue
+            due = max_age + timedelta(days=config.grace_days)
+            if age < due or config.mode == Mode.REPORT:
+                when = ("in enforce mode" if config.mode == Mode.REPORT
+                        else f"on {(key.created + due):%Y-%m-%d}")
+                plan.add(action(OVERDUE, f"{_days(age)} days old, over the "
+                                         f"{config.max_key_age_days}-day limit; deactivated "
+                                         f"{when}"))
+                continue
+            reason = (f"{_days(age)} days old, past the limit and {config.grace_days} days "
+                      "of grace")
+            in_use = _still_used(key, user)
+            # A key still in use is not deactivated: it is reported, so a person sees why.
+            plan.add(action(OVERDUE, f"{reason}; not deactivated: {in_use}") if in_use
+                     else action(DEACTIVATE, reason))
+            continue
+        since = deactivated_at(user.tags, key.key_id) or key.last_used or key.created
+        if now - since < timedelta(days=config.delete_after_days):
+            continue
+        reason = f"inactive since {since:%Y-%m-%d} (over {config.delete_after_days} days)"
+        in_use = _still_used(key, user)
+        if config.mode == Mode.REPORT:
+            plan.add(action(OVERDUE, f"{reason}; deleted in enforce mode"))
+        elif in_use:
+            plan.add(action(OVERDUE, f"{reason}; not deleted: {in_use}"))
+        else:
+            plan.add(action(DELETE, reason))
+    return plan
+
+
+def plan_users(users: Sequence[User], now: datetime, config: AuditorConfig,
+               secrets: Mapping[str, tuple[str, bool]]) -> Plan:
+    plan = Plan()
+    for user in users:
+        one = plan_user(user, now, config, secrets.get(user.name))
+        plan.actions.extend(one.actions)
+        plan.skipped.extend(one.skipped)
+    return plan

@@ -1,0 +1,185 @@
+"""The key-age auditor on moto: report by default, enforce with protections, rotation, KMS."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from access_key_auditor import app
+from opskit.iam_keys import USER_TAG_ON_ROTATED
+from tests.access_key_auditor.seed import aged_key, sample_users
+from tests.conftest import AlertInbox, ApiCalls, FakeLambdaContext, load_event
+
+EVENT = load_event("access_key_auditor/daily-audit.json")
+
+
+@pytest.fixture(autouse=True)
+def _live(monkeypatch: pytest.MonkeyPatch, alert_inbox: AlertInbox) -> None:
+    monkeypatch.setenv("DRY_RUN", "false")
+    monkeypatch.setenv("ALERT_TOPIC_ARN", alert_inbox.topic_arn)
+    monkeypatch.setenv("CHECK_KMS", "false")
+    monkeypatch.setattr(app, "wait", lambda _: None)
+
+
+def audit(context: FakeLambdaContext) -> dict[str, Any]:
+    result: dict[str, Any] = app.lambda_handler(EVENT, context)
+    return result
+
+
+def status(user: str) -> dict[str, str]:
+    return {k["AccessKeyId"]: k["Status"]
+            for k in boto3.client("iam").list_access_keys(UserName=user)["AccessKeyMetadata"]}
+
+
+def writes(api_calls: ApiCalls) -> list[str]:
+    return sorted(op for (svc, op), n in api_calls.counts.items() for _ in range(n)
+                  if svc in {"iam", "secretsmanager", "kms"}
+                  and op.startswith(("Update", "Delete", "Tag", "Rotate", "Enable")))
+
+
+def test_the_default_only_reports(lambda_context: FakeLambdaContext, alert_inbox: AlertInbox,
+                                  api_calls: ApiCalls) -> None:
+    keys = sample_users()
+    api_calls.reset()
+    result = audit(lambda_context)
+    assert writes(api_calls) == []
+    (report,) = alert_inbox.received()
+    kinds = {a["resource"]: (a["action"], a["status"], a["details"].get("note"))
+             for a in report["actions"]}
+    assert kinds == {
+        keys["nearing"]: ("warn-key-age", "done", None),
+        keys["overdue"]: ("report-overdue-key", "done", None),
+        keys["stale-inactive"]: ("report-overdue-key", "done", None),
+        keys["exempt"]: ("report-overdue-key", "skipped", "exempt: tagged opskit:exempt")}
+    assert report["title"] == ("Access keys: 1 near the age limit, 2 over the limit or long "
+                               "inactive")
+    assert report["severity"] == "warning"
+    assert result["targets"][0]["counts"]["done"] == 3
+
+
+def test_only_users_the_credential_report_flags_are_read_key_by_key(
+        lambda_context: FakeLambdaContext, api_calls: ApiCalls) -> None:
+    for index in range(30):
+        aged_key(f"svc-{index:02d}", 5, used_days_ago=1)
+    aged_key("svc-old", 95, used_days_ago=1)
+    api_calls.reset()
+    audit(lambda_context)
+    assert api_calls.of("iam", "GetCredentialReport") == 1
+    assert api_calls.of("iam", "ListAccessKeys") == 1  # svc-old only, not the 30 fresh users
+    assert api_calls.of("iam", "ListUsers") == 0
+
+
+def test_enforce_deactivates_after_grace_and_deletes_long_inactive_keys(
+        lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch,
+        alert_inbox: AlertInbox) -> None:
+    monkeypatch.setenv("AUDIT_MODE", "enforce")
+    keys = sample_users()
+    in_grace = aged_key("app-grace", 93, used_days_ago=1)
+    audit(lambda_context)
+    assert status("app-overdue") == {keys["overdue"]: "Inactive"}
+    assert status("app-retired") == {}
+    assert status("app-grace") == {in_grace: "Active"}  # 93 days: inside 90 + 7 of grace
+    assert status("break-glass") == {keys["exempt"]: "Active"}
+    tags = {t["Key"]: t["Value"]
+            for t in boto3.client("iam").list_user_tags(UserName="app-overdue")["Tags"]}
+    assert tags == {f"opskit:key-deactivated:{keys['overdue']}": "2026-11-23T07:00:00+00:00"}
+    (report,) = alert_inbox.received()
+    assert report["title"] == ("Access keys: 1 near the age limit, 1 over the limit or long "
+                               "inactive, 1 key(s) deactivated, 1 key(s) deleted")
+
+
+def test_a_key_used_after_its_replacement_is_never_deactivated_or_deleted(
+        lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch,
+        alert_inbox: AlertInbox) -> None:
+    monkeypatch.setenv("AUDIT_MODE", "enforce")
+    old = aged_key("app-migrating", 120, used_days_ago=1)
+    new = aged_key("app-migrating", 10, used_days_ago=0.1)
+    audit(lambda_context)
+    assert status("app-migrating") == {old: "Active", new: "Active"}
+    (report,) = alert_inbox.received()
+    (action,) = [a for a in report["actions"] if a["resource"] == old]
+    assert (action["action"], action["status"]) == ("report-overdue-key", "done")
+    assert action["reason"] == ("120 days old, past the limit and 7 days of grace; not "
+                                "deactivated: used 2026-11-22 07:00 UTC, after its replacement "
+                                f"{new} was created: something still depends on it")
+
+
+def test_an_inactive_key_is_deleted_after_the_grace_since_its_deactivation_tag(
+        lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDIT_MODE", "enforce")
+    recent = aged_key("app-rotated", 100, used_days_ago=60, active=False)
+    boto3.client("iam").tag_user(UserName="app-rotated", Tags=[
+        {"Key": f"opskit:key-deactivated:{recent}", "Value": "2026-11-13T07:00:00+00:00"}])
+    audit(lambda_context)
+    assert status("app-rotated") == {recent: "Inactive"}  # deactivated 10 days ago: kept
+
+
+def test_managed_users_get_their_secret_rotated(lambda_context: FakeLambdaContext,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                api_calls: ApiCalls) -> None:
+    from access_key_auditor import audit as audit_module
+
+    key = aged_key("ci-deployer", 100, used_days_ago=1)
+    sm = boto3.client("secretsmanager")
+    arn = sm.create_secret(Name="opskit/iam/ci-deployer", SecretString=json.dumps(
+        {"UserName": "ci-deployer", "AccessKeyId": key, "SecretAccessKey": "x"}),
+        Tags=[{"Key": USER_TAG_ON_ROTATED, "Value": "ci-deployer"}])["ARN"]
+    monkeypatch.setattr(audit_module, "rotation_secrets",
+                        lambda _: {"ci-deployer": (arn, True)})  # moto lists no rotation flag
+    api_calls.reset()
+    result = audit(lambda_context)
+    assert api_calls.of("secretsmanager", "RotateSecret") == 1
+    assert result["targets"][0]["title"] == "Access keys: 1 rotation(s) started"
+    assert status("ci-deployer") == {key: "Active"}  # the rotation replaces it, not the audit
+
+
+def test_dry_run_plans_without_changes(lambda_context: FakeLambdaContext,
+                                       monkeypatch: pytest.MonkeyPatch,
+                                       alert_inbox: AlertInbox, api_calls: ApiCalls) -> None:
+    monkeypatch.setenv("DRY_RUN", "true")
+    monkeypatch.setenv("AUDIT_MODE", "enforce")
+    keys = sample_users()
+    api_calls.reset()
+    audit(lambda_context)
+    assert writes(api_calls) == []
+    assert status("app-overdue") == {keys["overdue"]: "Active"}
+    (report,) = alert_inbox.received()
+    assert report["title"].endswith("1 key(s) deactivated, 1 key(s) deleted (dry-run)")
+
+
+def test_kms_keys_without_rotation_are_reported_or_turned_on(
+        lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch,
+        alert_inbox: AlertInbox) -> None:
+    monkeypatch.setenv("CHECK_KMS", "true")
+    kms = boto3.client("kms")
+    off = kms.create_key(Description="legacy data key")["KeyMetadata"]["Arn"]
+    on = kms.create_key(Description="rotating key")["KeyMetadata"]["KeyId"]
+    kms.enable_key_rotation(KeyId=on)
+    kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")  # cannot rotate automatically
+    audit(lambda_context)
+    (report,) = alert_inbox.received()
+    assert [(a["resource"], a["action"]) for a in report["actions"]] == [
+        (off, "report-kms-rotation-off")]
+    assert kms.get_key_rotation_status(KeyId=off)["KeyRotationEnabled"] is False
+    monkeypatch.setenv("ENABLE_KMS_ROTATION", "true")
+    audit(lambda_context)
+    assert kms.get_key_rotation_status(KeyId=off)["KeyRotationEnabled"] is True
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"AUDIT_MODE": "delete-all"}, "AUDIT_MODE='delete-all' is invalid: expected report or"),
+    ({"WARN_DAYS": "100"}, "WARN_DAYS=100 is invalid: expected at most MAX_KEY_AGE_DAYS (90)"),
+])
+def test_bad_configuration_is_refused(lambda_context: FakeLambdaContext,
+                                      monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+                                      message: str) -> None:
+    from opskit.config import ConfigError
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError) as info:
+        audit(lambda_context)
+    assert message in str(info.value)
