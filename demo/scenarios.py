@@ -6,14 +6,17 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import responses
 import time_machine
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam.models import iam_backends
 
+from access_key_auditor import app as auditor_app
 from auto_tagger.app import lambda_handler as tagger_handler
 from instance_scheduler.app import lambda_handler
 from opskit.actions import Action, Executor
@@ -179,6 +182,27 @@ def _run_tagger() -> dict[str, Any]:
     return results[-1]
 
 
+# ---------------------------------------------------------------- access-key auditor
+def _seed_auditor() -> None:
+    """Three users whose keys are 10, 85 and 120 days old on the sample event's date."""
+    iam = boto3.client("iam")
+    backend: Any = iam_backends[DEFAULT_ACCOUNT_ID]["global"]
+    when = datetime(2026, 11, 23, 7, 0)
+    for name, days in (("app-fresh", 10), ("app-nearing", 85), ("app-overdue", 120)):
+        iam.create_user(UserName=name)
+        iam.create_access_key(UserName=name)
+        backend.users[name].access_keys[0].create_date = when - timedelta(days=days)
+    os.environ["AUDIT_MODE"] = "enforce"
+    os.environ["GRACE_DAYS"] = "7"
+    auditor_app.wait = lambda _: None  # type: ignore[assignment]
+
+
+def _run_auditor() -> dict[str, Any]:
+    event = json.loads((EVENTS / "access_key_auditor" / "daily-audit.json").read_text())
+    result: dict[str, Any] = auditor_app.lambda_handler(event, DemoContext())
+    return result
+
+
 # ---------------------------------------------------------------- RDS backup
 def _seed_backup() -> None:
     rds = boto3.client("rds")
@@ -281,6 +305,8 @@ SCENARIOS: list[Scenario] = [
              "(SSH moves to the VPN range), HTTPS and the marked rule stay", _seed_sg, _run_sg),
     Scenario("rds_backup", "nightly snapshots of the tagged instance and Aurora cluster, then "
              "the reconcile copies them to the DR region", _seed_backup, _run_backup),
+    Scenario("access_key_auditor", "enforce mode: a 120-day key is deactivated, an 85-day one "
+             "gets a warning, a 10-day one is left alone", _seed_auditor, _run_auditor),
     Scenario("slack_notifier", "sample alarms, events, log errors and a report, to a fake Slack",
              _seed_notifier, _run_notifier, dry_run_modes=("n/a",)),
 ]

@@ -107,9 +107,8 @@ def summary(executor: Executor, extra: dict[str, Any]) -> TargetRun:
     counts = Counter(o.action.action for o in executor.outcomes if o.status == shown)
     failed = sum(o.status == Status.FAILED for o in executor.outcomes)
     parts = [f"{counts[kind]} {label}" for kind, label in LABELS.items() if counts[kind]]
-    title = "Access keys: " + (", ".join(parts) if parts else "nothing to report")
-    if executor.dry_run and parts:
-        title += " (dry-run)"
+    heading = "Access keys, planned in dry-run" if executor.dry_run and parts else "Access keys"
+    title = f"{heading}: " + (", ".join(parts) if parts else "nothing to report")
     if failed:
         title += f"; {failed} failed"
     changed = counts[ROTATE] + counts[DEACTIVATE] + counts[DELETE] + counts[KMS_ENABLE]

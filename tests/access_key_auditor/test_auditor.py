@@ -147,7 +147,8 @@ def test_dry_run_plans_without_changes(lambda_context: FakeLambdaContext,
     assert writes(api_calls) == []
     assert status("app-overdue") == {keys["overdue"]: "Active"}
     (report,) = alert_inbox.received()
-    assert report["title"].endswith("1 key(s) deactivated, 1 key(s) deleted (dry-run)")
+    assert report["title"] == ("Access keys, planned in dry-run: 1 near the age limit, "
+                               "1 key(s) deactivated, 1 key(s) deleted")
 
 
 def test_kms_keys_without_rotation_are_reported_or_turned_on(
