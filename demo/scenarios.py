@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import responses
 import time_machine
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
 
 from access_key_auditor import app as auditor_app
