@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,8 +25,8 @@ def read_mode(event: EventBridgeEvent) -> tuple[Mode, datetime]:
     """The run's mode (`detail.mode`, default backup) and its time (the event's, in UTC)."""
     require_scheduled_event(event)
     detail = event.raw_event.get("detail") or {}
-    mode = detail.get("mode", Mode.BACKUP.value)
-    if mode not in {m.value for m in Mode}:
+    mode = detail.get("mode", Mode.BACKUP.value) if isinstance(detail, dict) else None
+    if not isinstance(mode, str) or mode not in {m.value for m in Mode}:
         raise EventError("detail.mode", mode, "backup or reconcile")
     when = datetime.fromisoformat(event.raw_event["time"])
     return Mode(mode), (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
@@ -37,11 +38,15 @@ def read_mode(event: EventBridgeEvent) -> tuple[Mode, datetime]:
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     config = BackupConfig.from_env()
     mode, now = read_mode(event)
+    home_account = context.invoked_function_arn.split(":")[4]
 
     def work(target: Target, executor: Executor) -> TargetRun:
         rds = target.session.client("rds")
+        # The bucket, export role and key are the stack's: exports run in its account and region.
+        here = (target.account_id, target.region) == (home_account, config.common.home_region)
+        settings = config if here else replace(config, export=None)
         dr = (target.session.client("rds", region_name=config.dr_region)
               if config.dr_region and config.dr_region != target.region else None)
-        return run_backup(rds, dr, executor, config, mode=mode, now=now, region=target.region)
+        return run_backup(rds, dr, executor, settings, mode=mode, now=now, region=target.region)
 
     return run_automation(config.common, work, run_id=context.aws_request_id)

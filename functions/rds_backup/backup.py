@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from opskit.actions import Action, Executor, Status
+from opskit.actions import Action, Executor, Outcome, Status
 from opskit.observability import logger
 from opskit.runner import TargetRun
 from opskit.tags import dict_to_tags
 from rds_backup.inventory import CLUSTER, RdsReader
-from rds_backup.naming import EXPORT_FAILED_KEY
+from rds_backup.naming import COPY_FAILED_KEY, EXPORT_FAILED_KEY
 from rds_backup.planner import (
     COPY,
     CREATE,
@@ -97,23 +97,31 @@ class Actuator:
 
 
 def _execute(executor: Executor, plan: Plan, kind: str,
-             apply: Callable[[Sequence[Action]], None]) -> None:
+             apply: Callable[[Sequence[Action]], None]) -> list[Outcome]:
+    start = len(executor.outcomes)
     for action, why in plan.skipped:
         executor.skip(action, why)
     for action, why in plan.failed:
         executor.fail(action, why)
     executor.run(plan.actions, apply, idempotent_errors=IDEMPOTENT[kind])
+    return executor.outcomes[start:]
 
 
-def _mark_failed_exports(rds: RDSClient, plan: Plan) -> None:
-    """Tag each snapshot whose export failed, so the failure is reported once, not hourly."""
-    for action, _ in plan.failed:
+def _mark_failed(rds: RDSClient, executor: Executor, outcomes: Sequence[Outcome],
+                 key: str, now: datetime) -> None:
+    """Tag each snapshot whose export or copy failed, so the failure is reported once, not at
+    every reconcile (removing the tag asks for another try)."""
+    if executor.dry_run:
+        return
+    for outcome in outcomes:
+        if outcome.status != Status.FAILED:
+            continue
         try:
-            rds.add_tags_to_resource(ResourceName=action.details["source_arn"], Tags=[
-                {"Key": EXPORT_FAILED_KEY, "Value": str(action.details["export_task"])}])
+            rds.add_tags_to_resource(ResourceName=str(outcome.action.details["source_arn"]),
+                                     Tags=[{"Key": key, "Value": now.isoformat()}])
         except (ClientError, BotoCoreError):
-            logger.exception("export failure not recorded on the snapshot",
-                             extra={"snapshot": action.resource})
+            logger.exception("failure not recorded on the snapshot",
+                             extra={"snapshot": outcome.action.resource})
 
 
 def run_backup(rds: RDSClient, dr_rds: RDSClient | None, executor: Executor,
@@ -124,9 +132,12 @@ def run_backup(rds: RDSClient, dr_rds: RDSClient | None, executor: Executor,
     notes: list[str] = []
     matched: int | None = None
     tasks = reader.export_tasks() if config.export is not None else []
-    busy = {task.source_arn for task in tasks if task.status in RUNNING_EXPORTS}
     dr_reader = RdsReader(dr_rds) if dr_rds is not None else None
     dr_ours = dr_reader.our_snapshots() if dr_reader is not None else []
+    # Never delete a snapshot that is being exported, or whose DR copy is still being made.
+    copying = {s.identifier for s in dr_ours if s.status != "available"}
+    busy = ({task.source_arn for task in tasks if task.status in RUNNING_EXPORTS}
+            | {s.arn for s in ours if s.identifier in copying})
     if mode == Mode.BACKUP:
         plan, matched = plan_snapshots(reader.sources(), {s.identifier for s in ours}, now,
                                        config, reader.quotas())
@@ -134,24 +145,25 @@ def run_backup(rds: RDSClient, dr_rds: RDSClient | None, executor: Executor,
         if matched == 0:
             notes.append(_nothing_matched(config))
         _execute(executor, plan, CREATE, actuator.create)
-        _execute(executor, plan_retention(ours, now, config, busy), DELETE,
+        _execute(executor, plan_retention(ours, now, config, busy, region), DELETE,
                  actuator.deleter(rds))
-        if dr_rds is not None:
+        if dr_rds is not None and config.dr_region is not None:
             dr_busy = {s.arn for s in dr_ours if s.status != "available"}
-            _execute(executor, plan_retention(dr_ours, now, config, dr_busy), DELETE,
-                     actuator.deleter(dr_rds))
-    # Deleted just now or not: only snapshots still present are exported or copied.
-    deleted = {o.action.resource for o in executor.outcomes
-               if o.action.action == DELETE and o.status == Status.DONE}
-    present = [s for s in ours if s.identifier not in deleted]
+            _execute(executor, plan_retention(dr_ours, now, config, dr_busy, config.dr_region),
+                     DELETE, actuator.deleter(dr_rds))
+    # Deleted (or, in dry-run, to be deleted) in this region: not exported or copied.
+    gone = {o.action.resource for o in executor.outcomes
+            if o.action.action == DELETE and o.action.details.get("region") == region
+            and o.status in {Status.DONE, Status.PLANNED}}
+    present = [s for s in ours if s.identifier not in gone]
     if config.export is not None:
         exports = plan_exports(present, tasks, config)
-        _execute(executor, exports, EXPORT, partial(actuator.export, config.export))
-        if not executor.dry_run:
-            _mark_failed_exports(rds, exports)
+        outcomes = _execute(executor, exports, EXPORT, partial(actuator.export, config.export))
+        _mark_failed(rds, executor, outcomes, EXPORT_FAILED_KEY, now)
     if dr_rds is not None:
-        _execute(executor, plan_copies(present, dr_ours, config), COPY,
-                 partial(actuator.copy, dr_rds))
+        outcomes = _execute(executor, plan_copies(present, dr_ours, config), COPY,
+                            partial(actuator.copy, dr_rds))
+        _mark_failed(rds, executor, outcomes, COPY_FAILED_KEY, now)
     run = summary(executor, mode, notes, matched)
     run.quiet = run.quiet and not config.report_success
     return run

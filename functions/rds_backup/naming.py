@@ -14,6 +14,7 @@ SOURCE_KEY = "opskit:source"
 CREATED_AT_KEY = "opskit:created-at"
 RETENTION_KEY = "opskit:retention-days"
 EXPORT_FAILED_KEY = "opskit:export-failed"
+COPY_FAILED_KEY = "opskit:dr-copy-failed"
 SNAPSHOT_ID_MAX = 255
 EXPORT_TASK_ID_MAX = 60
 _DAY = re.compile(r"-(\d{4}-\d{2}-\d{2})$")

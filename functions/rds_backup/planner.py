@@ -10,6 +10,7 @@ from typing import Any
 from opskit.actions import Action
 from rds_backup.inventory import CLUSTER, SNAPSHOTTABLE, ExportTask, Quota, Snapshot, Source
 from rds_backup.naming import (
+    COPY_FAILED_KEY,
     EXPORT_FAILED_KEY,
     RETENTION_KEY,
     export_task_id,
@@ -96,7 +97,7 @@ def _check_quota(plan: Plan, quotas: Mapping[str, Quota], config: BackupConfig) 
 
 
 def plan_retention(snapshots: Sequence[Snapshot], now: datetime, config: BackupConfig,
-                   busy: set[str]) -> Plan:
+                   busy: set[str], region: str) -> Plan:
     """Delete our snapshots older than their retention, always keeping the newest KEEP_LAST of
     each source (even when old), and never one that is still being exported or copied."""
     plan = Plan()
@@ -113,10 +114,11 @@ def plan_retention(snapshots: Sequence[Snapshot], now: datetime, config: BackupC
             action = Action(snapshot.identifier, snapshot_type(snapshot.kind), DELETE,
                             f"older than {days} days, {config.keep_last} newer kept",
                             {"kind": snapshot.kind, "created": snapshot.created.isoformat(),
-                             "source": snapshot.source_id}, snapshot.tags)
+                             "source": snapshot.source_id, "region": region,
+                             "source_arn": snapshot.arn}, snapshot.tags)
             if snapshot.status != "available" or snapshot.arn in busy:
-                plan.skipped.append((action, f"status {snapshot.status}, or being exported: "
-                                             "the next run retries"))
+                plan.skipped.append((action, f"status {snapshot.status}, or being exported or "
+                                             "copied: the next run retries"))
             else:
                 plan.actions.append(action)
     return plan
@@ -147,16 +149,18 @@ def plan_exports(snapshots: Sequence[Snapshot], tasks: Sequence[ExportTask],
                                    "s3": f"s3://{config.export.bucket}/{config.export.prefix}"}
         action = Action(snapshot.identifier, snapshot_type(snapshot.kind), EXPORT,
                         "export to S3", details, snapshot.tags)
+        if EXPORT_FAILED_KEY in snapshot.tags:
+            continue  # reported once already; remove the tag to try again
         if task is not None:
-            if task.status in FAILED_EXPORTS and EXPORT_FAILED_KEY not in snapshot.tags:
+            if task.status in FAILED_EXPORTS:
                 plan.failed.append((action, f"export {task.status.lower()}: "
                                             f"{task.failure or 'no cause given'}"))
             continue
         if snapshot.status != "available":
             continue  # still being created: a later reconcile exports it
         if slots <= 0:
-            plan.skipped.append((action, f"{config.max_concurrent} exports already running: "
-                                         "the next reconcile starts it"))
+            plan.skipped.append((action, f"no free export slot ({config.max_concurrent} at "
+                                         "once): the next reconcile starts it"))
             continue
         slots -= 1
         plan.actions.append(action)
@@ -173,8 +177,9 @@ def plan_copies(snapshots: Sequence[Snapshot], dr_snapshots: Sequence[Snapshot],
     present = {s.identifier for s in dr_snapshots}
     slots = config.max_concurrent - sum(s.status in COPYING for s in dr_snapshots)
     for snapshot in sorted(snapshots, key=lambda s: s.identifier):
-        if snapshot.identifier in present or snapshot.status != "available":
-            continue
+        if (snapshot.identifier in present or snapshot.status != "available"
+                or COPY_FAILED_KEY in snapshot.tags):
+            continue  # there, not ready, or its failure was reported (remove the tag to retry)
         action = Action(snapshot.identifier, snapshot_type(snapshot.kind), COPY,
                         f"disaster-recovery copy to {config.dr_region}",
                         {"kind": snapshot.kind, "source_arn": snapshot.arn,
@@ -184,8 +189,8 @@ def plan_copies(snapshots: Sequence[Snapshot], dr_snapshots: Sequence[Snapshot],
             plan.failed.append((action, f"encrypted snapshot: set DR_KMS_KEY_ARN to a KMS key in "
                                         f"{config.dr_region} to copy it"))
         elif slots <= 0:
-            plan.skipped.append((action, f"{config.max_concurrent} copies already running: the "
-                                         "next reconcile starts it"))
+            plan.skipped.append((action, f"no free copy slot ({config.max_concurrent} at once): "
+                                         "the next reconcile starts it"))
         else:
             slots -= 1
             plan.actions.append(action)

@@ -201,7 +201,31 @@ def test_a_failed_export_is_reported_once(lambda_context: FakeLambdaContext,
     (action,) = report["actions"]
     assert action["details"]["note"] == ("export failed: The IAM role cannot write to the "
                                          "bucket")
-    assert snapshots()[name]["opskit:export-failed"] == name
+    assert snapshots()[name]["opskit:export-failed"] == "2026-11-23T02:15:00+00:00"
+    handle(RECONCILE, lambda_context)
+    assert alert_inbox.received() == []
+
+
+def test_an_export_refused_at_the_start_is_reported_once(
+        lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch,
+        alert_inbox: AlertInbox, api_calls: ApiCalls) -> None:
+    from botocore.exceptions import ClientError
+
+    from rds_backup import backup
+
+    def refuse(self: Any, export: Any, batch: Any) -> None:
+        raise ClientError({"Error": {"Code": "KMSKeyNotAccessibleFault", "Message": "no key"}},
+                          "StartExportTask")
+
+    for key, value in EXPORT_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(backup.Actuator, "export", refuse)
+    make_instance("orders", NIGHTLY)
+    name = our_snapshot("orders", TODAY - timedelta(days=1))
+    handle(RECONCILE, lambda_context)
+    (report,) = alert_inbox.received()
+    assert report["actions"][0]["details"]["note"].startswith("KMSKeyNotAccessibleFault")
+    assert "opskit:export-failed" in snapshots()[name]
     handle(RECONCILE, lambda_context)
     assert alert_inbox.received() == []
 
@@ -261,3 +285,8 @@ def test_dry_run_plans_everything_and_changes_nothing(lambda_context: FakeLambda
     (report,) = alert_inbox.received()
     assert report["title"] == ("RDS backup (dry-run): would take 2 snapshot(s), start 5 "
                                "export(s), start 5 DR copy(ies), delete 1 old snapshot(s)")
+    # The snapshot it would delete is neither exported nor copied.
+    doomed = {a["resource"] for a in report["actions"] if a["action"] == "delete-snapshot"}
+    assert doomed == {"opskit-orders-2026-09-24"}
+    assert not doomed & {a["resource"] for a in report["actions"]
+                         if a["action"] in {"start-export", "copy-to-dr"}}

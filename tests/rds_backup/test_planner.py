@@ -65,7 +65,7 @@ def test_exports_count_every_running_task_of_the_account_against_the_limit() -> 
                         config(**env))
     assert [a.resource for a in plan.actions] == ["opskit-a-2026-11-21"]
     assert [why for _, why in plan.skipped] == [
-        "2 exports already running: the next reconcile starts it"]
+        "no free export slot (2 at once): the next reconcile starts it"]
 
 
 def test_names_are_deterministic_and_export_ids_fit_60_characters() -> None:
