@@ -69,7 +69,8 @@ def test_after_the_grace_period_marked_resources_are_deleted(
     run(lambda_context, when="2026-11-30T05:00:00Z")
     ec2 = boto3.client("ec2")
     volumes = {v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]}
-    assert ids["idle_volume"] not in volumes and ids["used_volume"] in volumes
+    assert ids["idle_volume"] not in volumes
+    assert ids["used_volume"] in volumes
     finals = ec2.describe_snapshots(Filters=[{"Name": "tag:opskit:final-snapshot-of",
                                               "Values": [ids["idle_volume"]]}])["Snapshots"]
     assert len(finals) == 1  # SNAPSHOT_BEFORE_DELETE: a last copy first
