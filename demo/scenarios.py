@@ -26,6 +26,7 @@ from opskit.runner import TargetRun, run_automation
 from opskit.tags import tags_to_dict
 from rds_backup.app import lambda_handler as backup_handler
 from rds_backup.inventory import QUOTA_NAMES, Quota, RdsReader
+from resource_cleanup.app import lambda_handler as cleanup_handler
 from s3_public_remediation.app import lambda_handler as s3_handler
 from sg_open_port_remediation.app import lambda_handler as sg_handler
 from slack_notifier.app import lambda_handler as notifier_handler
@@ -203,6 +204,25 @@ def _run_auditor() -> dict[str, Any]:
     return result
 
 
+# ---------------------------------------------------------------- unused-resource cleanup
+def _seed_cleanup() -> None:
+    """An idle volume and an idle address from September, and a log group kept forever."""
+    ec2 = boto3.client("ec2")
+    with time_machine.travel(datetime(2026, 9, 1, 12, tzinfo=UTC), tick=False):
+        ec2.create_volume(AvailabilityZone="eu-west-1a", Size=100, VolumeType="gp3")
+        ec2.allocate_address(Domain="vpc")
+        boto3.client("logs").create_log_group(logGroupName="/aws/lambda/forgotten")
+
+
+def _run_cleanup() -> dict[str, Any]:
+    """Today marks; a week later (the grace period) removes what is still unused."""
+    event = json.loads((EVENTS / "resource_cleanup" / "daily-cleanup.json").read_text())
+    cleanup_handler(event, DemoContext())
+    result: dict[str, Any] = cleanup_handler({**event, "time": "2026-11-30T05:00:00Z"},
+                                             DemoContext())
+    return result
+
+
 # ---------------------------------------------------------------- RDS backup
 def _seed_backup() -> None:
     rds = boto3.client("rds")
@@ -307,6 +327,8 @@ SCENARIOS: list[Scenario] = [
              "the reconcile copies them to the DR region", _seed_backup, _run_backup),
     Scenario("access_key_auditor", "enforce mode: a 120-day key is deactivated, an 85-day one "
              "gets a warning, a 10-day one is left alone", _seed_auditor, _run_auditor),
+    Scenario("resource_cleanup", "an idle volume and address are marked, then removed a week "
+             "later; a log group kept forever gets a retention", _seed_cleanup, _run_cleanup),
     Scenario("slack_notifier", "sample alarms, events, log errors and a report, to a fake Slack",
              _seed_notifier, _run_notifier, dry_run_modes=("n/a",)),
 ]
