@@ -9,10 +9,11 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
 from access_key_auditor.audit import audit_iam, audit_kms, summary
 from access_key_auditor.settings import AuditorConfig
-from opskit.actions import Executor
+from opskit.actions import Executor, error_code
 from opskit.aws import Target
 from opskit.events import require_scheduled_event
 from opskit.runner import TargetRun, run_automation
@@ -42,7 +43,12 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
                 target.session.client("iam"), target.session.client("secretsmanager"),
                 executor, config, now=now, wait=wait)
         if config.check_kms:
-            extra["kms_keys_checked"] = audit_kms(target.session.client("kms"), executor, config)
+            try:
+                extra["kms_keys_checked"] = audit_kms(target.session.client("kms"), executor,
+                                                      config)
+            except (ClientError, BotoCoreError) as exc:
+                # The IAM findings above still make the report; the KMS part says why it is not.
+                extra["notes"] = [f"KMS keys not checked: {error_code(exc)}: {exc}"]
         return summary(executor, extra)
 
     return run_automation(config.common, work, run_id=context.aws_request_id)

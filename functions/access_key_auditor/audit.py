@@ -19,7 +19,7 @@ from access_key_auditor.planner import (
 )
 from access_key_auditor.settings import AuditorConfig
 from opskit.actions import Action, Executor, Status
-from opskit.iam_keys import deactivation_tag
+from opskit.iam_keys import DEACTIVATED_TAG_PREFIX, deactivation_tag
 from opskit.runner import TargetRun
 
 if TYPE_CHECKING:
@@ -56,8 +56,10 @@ def audit_iam(iam: IAMClient, sm: SecretsManagerClient, executor: Executor,
 
     def delete(batch: Sequence[Action]) -> None:
         for action in batch:
-            iam.delete_access_key(UserName=str(action.details["user"]),
-                                  AccessKeyId=action.resource)
+            name = str(action.details["user"])
+            iam.delete_access_key(UserName=name, AccessKeyId=action.resource)
+            # The key is gone: so is its deactivation record (IAM users hold 50 tags).
+            iam.untag_user(UserName=name, TagKeys=[f"{DEACTIVATED_TAG_PREFIX}{action.resource}"])
 
     appliers: dict[str, Callable[[Sequence[Action]], None]] = {
         WARN: _nothing, OVERDUE: _nothing, ROTATE: rotate, DEACTIVATE: deactivate,

@@ -10,9 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from opskit.actions import error_code
 from opskit.iam_keys import USER_TAG_ON_ROTATED
 from opskit.tags import tags_to_dict
 
@@ -95,17 +92,15 @@ def user(iam: IAMClient, row: ReportRow) -> User:
 
 def rotation_secrets(sm: SecretsManagerClient) -> dict[str, tuple[str, bool]]:
     """User name -> (secret ARN, rotation enabled) for secrets tagged with their user."""
+    # A failure here fails the run: treating managed users as unmanaged could deactivate the
+    # key their rotation relies on.
     found: dict[str, tuple[str, bool]] = {}
-    try:
-        pages = sm.get_paginator("list_secrets").paginate(
-            Filters=[{"Key": "tag-key", "Values": [USER_TAG_ON_ROTATED]}])
-        for page in pages:
-            for secret in page.get("SecretList", []):
-                tags = tags_to_dict(secret.get("Tags"))
-                name = tags.get(USER_TAG_ON_ROTATED)
-                if name:
-                    found[name] = (secret["ARN"], bool(secret.get("RotationEnabled")))
-    except ClientError as exc:
-        if error_code(exc) != "AccessDeniedException":
-            raise
+    pages = sm.get_paginator("list_secrets").paginate(
+        Filters=[{"Key": "tag-key", "Values": [USER_TAG_ON_ROTATED]}])
+    for page in pages:
+        for secret in page.get("SecretList", []):
+            tags = tags_to_dict(secret.get("Tags"))
+            name = tags.get(USER_TAG_ON_ROTATED)
+            if name:
+                found[name] = (secret["ARN"], bool(secret.get("RotationEnabled")))
     return found

@@ -73,12 +73,7 @@ def plan_user(user: User, now: datetime, config: AuditorConfig,
             if age < timedelta(days=config.warn_days):
                 continue
             if secret is not None and age >= max_age:
-                arn, enabled = secret
-                rotate = Action(arn, "secretsmanager:secret", ROTATE,
-                                f"key {key.key_id} of {user.name} is {_days(age)} days old",
-                                {**details, "key": key.key_id}, user.tags)
-                plan.add(rotate, None if enabled else "the secret is not enabled for rotation: "
-                                                      "turn rotation on to replace the key")
+                plan.add(_managed(user, key, secret, details, config, age=age))
                 continue
             if age < max_age:
                 plan.add(action(WARN, f"{_days(age)} days old; the limit is "
@@ -111,6 +106,26 @@ def plan_user(user: User, now: datetime, config: AuditorConfig,
         else:
             plan.add(action(DELETE, reason))
     return plan
+
+
+def _managed(user: User, key: Key, secret: tuple[str, bool], details: Mapping[str, object],
+             config: AuditorConfig, *, age: timedelta) -> Action:
+    """A user whose key a rotation secret manages: rotate it (enforce), or say what blocks it."""
+    arn, enabled = secret
+    old = f"key {key.key_id} of {user.name} is {_days(age)} days old"
+    active = [k for k in user.keys if k.active]
+    blocked = None
+    if not enabled:
+        blocked = f"{old}; secret {arn} has rotation off: turn it on to replace the key"
+    elif len(active) > 1:
+        blocked = (f"{old}; {user.name} has {len(active)} active keys, so rotation cannot add "
+                   "one: deactivate the key that is not in the secret")
+    elif config.mode == Mode.REPORT:
+        blocked = f"{old}; rotation of secret {arn} is started in enforce mode"
+    if blocked is not None:
+        return Action(key.key_id, KEY, OVERDUE, blocked, {**details, "secret": arn}, user.tags)
+    return Action(arn, "secretsmanager:secret", ROTATE, old, {**details, "key": key.key_id},
+                  user.tags)
 
 
 def plan_users(users: Sequence[User], now: datetime, config: AuditorConfig,

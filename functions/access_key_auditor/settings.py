@@ -12,7 +12,7 @@ AUTOMATION = "access_key_auditor"
 
 
 class Mode(StrEnum):
-    REPORT = "report"  # report old keys and what enforce would do; change nothing
+    REPORT = "report"  # report old keys and what enforce would do; change no key or secret
     ENFORCE = "enforce"  # also deactivate overdue keys and delete long-inactive ones
 
 

@@ -16,6 +16,7 @@ from opskit.iam_keys import SECRET_FIELDS
 
 CURRENT = "AWSCURRENT"
 PENDING = "AWSPENDING"
+PREVIOUS = "AWSPREVIOUS"
 
 
 class Step(StrEnum):

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from access_key_rotation.protocol import (
     CURRENT,
     PENDING,
+    PREVIOUS,
     KeySecret,
     RotationError,
     RotationEvent,
@@ -25,9 +26,10 @@ from access_key_rotation.protocol import (
     token_stage,
 )
 from opskit.actions import Action, Executor, Status, error_code
-from opskit.iam_keys import deactivation_tag
+from opskit.iam_keys import DEACTIVATED_TAG_PREFIX, deactivation_tag
 from opskit.observability import logger
 from opskit.runner import TargetRun
+from opskit.tags import is_exempt
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
@@ -63,6 +65,9 @@ class Rotator:
         if token_stage(metadata, event.token) == CURRENT:
             logger.info("version already current", extra={"step": str(event.step),
                                                          "secret": name})
+            if event.step == Step.FINISH:
+                # A retry after the promotion: make sure the previous key was deactivated.
+                return self.finish_previous(event, name)
             return TargetRun(title=f"{name}: {event.step} already done", quiet=True)
         steps = {Step.CREATE: self.create, Step.SET: self.set, Step.TEST: self.test,
                  Step.FINISH: self.finish}
@@ -76,7 +81,7 @@ class Rotator:
         try:
             value = self.sm.get_secret_value(**kwargs)
         except ClientError as exc:
-            if error_code(exc) == "ResourceNotFoundException" and stage == PENDING:
+            if error_code(exc) == "ResourceNotFoundException" and stage != CURRENT:
                 return None
             raise
         return KeySecret.parse(value.get("SecretString"), f"secret {name} {stage}")
@@ -89,6 +94,10 @@ class Rotator:
         if self._secret(event, name, PENDING) is not None:
             return TargetRun(title=f"{name}: new key already created", quiet=True)
         user = current.user_name
+        tags = {t["Key"]: t["Value"] for t in self.iam.list_user_tags(UserName=user)["Tags"]}
+        if is_exempt(tags, self.executor.exemption_tag_key):
+            raise RotationError(f"user {user} is exempt (tagged "
+                                f"{self.executor.exemption_tag_key}): no key is rotated")
         keys = self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
         if len(keys) >= 2:
             spare = sorted((k for k in keys if k["AccessKeyId"] != current.access_key_id
@@ -102,6 +111,7 @@ class Rotator:
 
             def delete(_: Sequence[Action]) -> None:
                 self.iam.delete_access_key(UserName=user, AccessKeyId=old)
+                self.iam.untag_user(UserName=user, TagKeys=[f"{DEACTIVATED_TAG_PREFIX}{old}"])
 
             self._must(self.executor.run(
                 [Action(old, KEY, "delete-inactive-key", f"{user} has two keys: the older "
@@ -117,7 +127,7 @@ class Rotator:
                 self.sm.put_secret_value(SecretId=event.secret_id,
                                          ClientRequestToken=event.token,
                                          SecretString=pending.dumps(), VersionStages=[PENDING])
-            except ClientError:
+            except (ClientError, BotoCoreError):
                 # Never leave a key nobody can read: the retry creates a fresh one.
                 self.iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
                 raise
@@ -177,19 +187,36 @@ class Rotator:
                                    "new_key": pending.access_key_id})], promote)
         self._must(promoted)
         if previous.access_key_id != pending.access_key_id:
-            user, old = previous.user_name, previous.access_key_id
-
-            def deactivate(_: Sequence[Action]) -> None:
-                self.iam.update_access_key(UserName=user, AccessKeyId=old, Status="Inactive")
-                self.iam.tag_user(UserName=user, Tags=[deactivation_tag(old, self.now())])  # type: ignore[list-item]
-
-            self._must(self.executor.run(
-                [Action(old, KEY, "deactivate-previous-key", f"replaced by "
-                        f"{pending.access_key_id} in {name}; deleted after the grace period",
-                        {"user": user})], deactivate, idempotent_errors=("NoSuchEntity",)))
+            self._deactivate(previous, pending.access_key_id, name)
         verb = "Would rotate" if self.executor.dry_run else "Rotated"
         return TargetRun(title=f"{verb} the access key of {pending.user_name} ({name}): "
                                f"{pending.access_key_id} is current")
+
+    def _deactivate(self, previous: KeySecret, new_key: str, name: str) -> None:
+        user, old = previous.user_name, previous.access_key_id
+
+        def deactivate(_: Sequence[Action]) -> None:
+            self.iam.update_access_key(UserName=user, AccessKeyId=old, Status="Inactive")
+            self.iam.tag_user(UserName=user, Tags=[deactivation_tag(old, self.now())])  # type: ignore[list-item]
+
+        self._must(self.executor.run(
+            [Action(old, KEY, "deactivate-previous-key", f"replaced by {new_key} in {name}; "
+                    "deleted after the grace period", {"user": user})], deactivate,
+            idempotent_errors=("NoSuchEntity",)))
+
+    def finish_previous(self, event: RotationEvent, name: str) -> TargetRun:
+        """finishSecret again after the promotion: deactivate AWSPREVIOUS if it is still on."""
+        current = self._secret(event, name, CURRENT)
+        previous = self._secret(event, name, PREVIOUS)
+        if current is None or previous is None or previous.access_key_id == current.access_key_id:
+            return TargetRun(title=f"{name}: finishSecret already done", quiet=True)
+        keys = self.iam.list_access_keys(UserName=previous.user_name)["AccessKeyMetadata"]
+        if any(k["AccessKeyId"] == previous.access_key_id and k["Status"] == "Active"
+               for k in keys):
+            self._deactivate(previous, current.access_key_id, name)
+            return TargetRun(title=f"{name}: the previous key {previous.access_key_id} is now "
+                                   "deactivated")
+        return TargetRun(title=f"{name}: finishSecret already done", quiet=True)
 
     @staticmethod
     def _must(outcomes: Sequence[Any]) -> None:

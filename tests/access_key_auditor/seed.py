@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
 import boto3
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import AccessKeyLastUsed, iam_backends
+
+from access_key_auditor import app as auditor_app
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # the sample event's time
 
@@ -41,5 +45,6 @@ def sample_users() -> dict[str, str]:
     }
 
 
-def seed(name: str) -> None:
+def seed(name: str) -> AbstractContextManager[Any]:
     sample_users()
+    return patch.object(auditor_app, "wait", lambda _: None)  # no real pause between polls

@@ -119,9 +119,11 @@ def test_an_inactive_key_is_deleted_after_the_grace_since_its_deactivation_tag(
 
 def test_managed_users_get_their_secret_rotated(lambda_context: FakeLambdaContext,
                                                 monkeypatch: pytest.MonkeyPatch,
-                                                api_calls: ApiCalls) -> None:
+                                                api_calls: ApiCalls,
+                                                alert_inbox: AlertInbox) -> None:
     from access_key_auditor import audit as audit_module
 
+    monkeypatch.setenv("AUDIT_MODE", "enforce")
     key = aged_key("ci-deployer", 100, used_days_ago=1)
     sm = boto3.client("secretsmanager")
     arn = sm.create_secret(Name="opskit/iam/ci-deployer", SecretString=json.dumps(
@@ -184,3 +186,54 @@ def test_bad_configuration_is_refused(lambda_context: FakeLambdaContext,
     with pytest.raises(ConfigError) as info:
         audit(lambda_context)
     assert message in str(info.value)
+
+
+def test_managed_users_that_cannot_rotate_are_reported(lambda_context: FakeLambdaContext,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       alert_inbox: AlertInbox,
+                                                       api_calls: ApiCalls) -> None:
+    from access_key_auditor import audit as audit_module
+
+    monkeypatch.setenv("AUDIT_MODE", "enforce")
+    old = aged_key("ci-deployer", 100, used_days_ago=1)
+    aged_key("ci-deployer", 5, used_days_ago=1)  # a second active key: rotation has no room
+    off = aged_key("batch-runner", 100, used_days_ago=1)
+    monkeypatch.setattr(audit_module, "rotation_secrets", lambda _: {
+        "ci-deployer": ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:ci-AbCdEf", True),
+        "batch-runner": ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:batch-AbCdEf",
+                         False)})
+    api_calls.reset()
+    audit(lambda_context)
+    assert api_calls.of("secretsmanager", "RotateSecret") == 0
+    assert status("ci-deployer")[old] == status("batch-runner")[off] == "Active"
+    (report,) = alert_inbox.received()
+    reasons = {a["resource"]: a["reason"] for a in report["actions"]}
+    assert reasons[old].endswith("ci-deployer has 2 active keys, so rotation cannot add one: "
+                                 "deactivate the key that is not in the secret")
+    assert reasons[off].endswith("has rotation off: turn it on to replace the key")
+
+
+def test_report_mode_never_starts_a_rotation(lambda_context: FakeLambdaContext,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             api_calls: ApiCalls) -> None:
+    from access_key_auditor import audit as audit_module
+
+    aged_key("ci-deployer", 100, used_days_ago=1)
+    monkeypatch.setattr(audit_module, "rotation_secrets", lambda _: {
+        "ci-deployer": ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:ci-AbCdEf", True)})
+    api_calls.reset()
+    result = audit(lambda_context)
+    assert api_calls.of("secretsmanager", "RotateSecret") == 0
+    assert result["targets"][0]["title"] == "Access keys: 1 over the limit or long inactive"
+
+
+def test_a_deleted_key_loses_its_deactivation_tag(lambda_context: FakeLambdaContext,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDIT_MODE", "enforce")
+    key = aged_key("app-rotated", 100, used_days_ago=60, active=False)
+    iam = boto3.client("iam")
+    iam.tag_user(UserName="app-rotated", Tags=[
+        {"Key": f"opskit:key-deactivated:{key}", "Value": "2026-10-01T07:00:00+00:00"}])
+    audit(lambda_context)
+    assert status("app-rotated") == {}
+    assert iam.list_user_tags(UserName="app-rotated")["Tags"] == []

@@ -243,3 +243,47 @@ def test_no_secret_ever_reaches_the_logs_or_the_reports(
         assert secret not in logged.out
         assert secret not in logged.err
         assert secret not in published
+
+
+def test_a_finish_retried_after_the_promotion_still_deactivates_the_old_key(
+        lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    from access_key_rotation import steps
+
+    arn, old = under_rotation()
+    for name in STEPS[:3]:
+        step(name, lambda_context)
+    real = steps.Rotator._deactivate
+
+    def broken(self: Any, *args: Any) -> None:
+        raise RotationError("deactivate-previous-key failed: Throttling")
+
+    monkeypatch.setattr(steps.Rotator, "_deactivate", broken)
+    with pytest.raises(RotationError):
+        step("finishSecret", lambda_context)  # promoted, but the old key is still active
+    assert keys()[old["AccessKeyId"]] == "Active"
+    monkeypatch.setattr(steps.Rotator, "_deactivate", real)
+    step("finishSecret", lambda_context)  # Secrets Manager retries the step
+    assert keys()[old["AccessKeyId"]] == "Inactive"
+    assert stage(arn, "AWSCURRENT")["AccessKeyId"] != old["AccessKeyId"]
+
+
+def test_an_exempt_user_is_never_rotated(lambda_context: FakeLambdaContext,
+                                         api_calls: ApiCalls) -> None:
+    under_rotation()
+    boto3.client("iam").tag_user(UserName=USER, Tags=[{"Key": "opskit:exempt", "Value": "true"}])
+    api_calls.reset()
+    with pytest.raises(RotationError, match="user ci-deployer is exempt"):
+        step("createSecret", lambda_context)
+    assert api_calls.of("iam", "CreateAccessKey") == 0
+
+
+def test_making_room_also_drops_the_deleted_keys_record(
+        lambda_context: FakeLambdaContext) -> None:
+    under_rotation()
+    iam = boto3.client("iam")
+    spare = iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
+    iam.update_access_key(UserName=USER, AccessKeyId=spare, Status="Inactive")
+    iam.tag_user(UserName=USER, Tags=[{"Key": f"opskit:key-deactivated:{spare}",
+                                       "Value": "2026-08-01T00:00:00+00:00"}])
+    step("createSecret", lambda_context)
+    assert iam.list_user_tags(UserName=USER)["Tags"] == []
