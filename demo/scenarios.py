@@ -28,6 +28,8 @@ from rds_backup.app import lambda_handler as backup_handler
 from rds_backup.inventory import QUOTA_NAMES, Quota, RdsReader
 from resource_cleanup.app import lambda_handler as cleanup_handler
 from s3_public_remediation.app import lambda_handler as s3_handler
+from self_healing import healing as self_healing_guards
+from self_healing.app import lambda_handler as healing_handler
 from sg_open_port_remediation.app import lambda_handler as sg_handler
 from slack_notifier.app import lambda_handler as notifier_handler
 
@@ -223,6 +225,31 @@ def _run_cleanup() -> dict[str, Any]:
     return result
 
 
+# ---------------------------------------------------------------- self-healing
+def _seed_healing() -> None:
+    """web-1 behind an alarm tagged opskit:heal=auto (moto has no alarm history: quiet)."""
+    ec2 = boto3.client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]
+    os.environ["DEMO_WEB_INSTANCE"] = instance["InstanceId"]
+    boto3.client("cloudwatch").put_metric_alarm(
+        AlarmName="web-1-cpu-high", MetricName="CPUUtilization", Namespace="AWS/EC2",
+        Statistic="Average", Period=300, EvaluationPeriods=3, Threshold=90,
+        ComparisonOperator="GreaterThanThreshold", Tags=[{"Key": "opskit:heal", "Value": "auto"}])
+    self_healing_guards.Guards.history = lambda self, alarm: 0  # type: ignore[method-assign]
+
+
+def _run_healing() -> dict[str, Any]:
+    """The alarm fires twice: a reboot, then a refusal inside the cooldown."""
+    event = json.loads((EVENTS / "self_healing" / "ec2-cpu-alarm.json").read_text())
+    dims = event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]
+    dims["InstanceId"] = os.environ["DEMO_WEB_INSTANCE"]
+    healing_handler(event, DemoContext())
+    result: dict[str, Any] = healing_handler({**event, "time": "2026-11-23T10:50:00Z"},
+                                             DemoContext())
+    return result
+
+
 # ---------------------------------------------------------------- RDS backup
 def _seed_backup() -> None:
     rds = boto3.client("rds")
@@ -329,6 +356,8 @@ SCENARIOS: list[Scenario] = [
              "gets a warning, a 10-day one is left alone", _seed_auditor, _run_auditor),
     Scenario("resource_cleanup", "an idle volume and address are marked, then removed a week "
              "later; a log group kept forever gets a retention", _seed_cleanup, _run_cleanup),
+    Scenario("self_healing", "a CPU alarm reboots web-1; the same alarm 8 minutes later is "
+             "refused by the cooldown", _seed_healing, _run_healing),
     Scenario("slack_notifier", "sample alarms, events, log errors and a report, to a fake Slack",
              _seed_notifier, _run_notifier, dry_run_modes=("n/a",)),
 ]

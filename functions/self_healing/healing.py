@@ -154,10 +154,10 @@ def heal(clients: Clients, alarm: AlarmChange, executor: Executor, config: HealC
     if remedy is None:
         return TargetRun(title=f"{alarm.name} has not opted in to healing", extra=base)
 
-    def refuse(why: str, target: Target | None = None) -> TargetRun:
+    def refuse(why: str, target: Target | None = None, planned: str | None = None) -> TargetRun:
         if target is not None:
-            executor.skip(Action(target.resource, target.kind, remedy or "heal", alarm.name,
-                                 {**base, **target.details}), why)
+            executor.skip(Action(target.resource, target.kind, planned or remedy or "heal",
+                                 alarm.name, {**base, **target.details}), why)
         return TargetRun(title=f"No healing for {alarm.name}: {why}", severity="warning",
                          extra={**base, "notes": [why]})
 
@@ -168,7 +168,7 @@ def heal(clients: Clients, alarm: AlarmChange, executor: Executor, config: HealC
     if action is None:
         return refuse(f"remedy {remedy!r} does not apply to a {found.kind}", found)
     if is_exempt(found.tags, config.common.exemption_tag_key):
-        return refuse(f"exempt: tagged {config.common.exemption_tag_key}", found)
+        return refuse(f"exempt: tagged {config.common.exemption_tag_key}", found, action)
     if action == "report":
         executor.run([Action(found.resource, found.kind, "report", alarm.reason,
                              {**base, **found.details})], lambda _: None)
@@ -176,7 +176,8 @@ def heal(clients: Clients, alarm: AlarmChange, executor: Executor, config: HealC
                                "(nothing to restart: reported)", severity="warning", extra=base)
     if action == "stop-start" and (found.details.get("root_device") != "ebs"
                                    or found.details.get("lifecycle") == "spot"):
-        return refuse("stop/start would lose an instance-store root or a spot instance", found)
+        return refuse("stop/start would lose an instance-store root or a spot instance", found,
+                      action)
     why = guards.cooling(found)
     if why is None and guards.heals_last_hour() >= config.max_actions_per_hour:
         why = f"limit: {config.max_actions_per_hour} heals already in the last hour"
@@ -184,7 +185,7 @@ def heal(clients: Clients, alarm: AlarmChange, executor: Executor, config: HealC
         why = (f"flapping: {config.flap_threshold} or more changes to ALARM in the last hour; "
                "a person should look")
     if why is not None:
-        return refuse(why, found)
+        return refuse(why, found, action)
     apply = _applier(clients, found, action, config, guards.now)
     executor.run([Action(found.resource, found.kind, action, f"{alarm.name}: {alarm.reason}",
                          {**base, **found.details}, found.tags)], apply)
