@@ -41,8 +41,7 @@ def audit_iam(iam: IAMClient, sm: SecretsManagerClient, executor: Executor,
     rows = credential_report(iam, wait)
     users = [user(iam, row) for row in rows if needs_look(row, now, config)]
     plan = plan_users(users, now, config, rotation_secrets(sm) if users else {})
-    for action, why in plan.skipped:
-        executor.skip(action, why)
+    plan.record(executor)
 
     def rotate(batch: Sequence[Action]) -> None:
         for action in batch:

@@ -8,12 +8,11 @@ deleted (something still depends on it).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from access_key_auditor.inventory import Key, ReportRow, User
 from access_key_auditor.settings import AuditorConfig, Mode
-from opskit.actions import Action
+from opskit.actions import Action, Plan
 from opskit.iam_keys import deactivated_at
 
 KEY = "iam:access-key"
@@ -22,18 +21,6 @@ OVERDUE = "report-overdue-key"
 ROTATE = "rotate-secret"
 DEACTIVATE = "deactivate-key"
 DELETE = "delete-key"
-
-
-@dataclass
-class Plan:
-    actions: list[Action] = field(default_factory=list)
-    skipped: list[tuple[Action, str]] = field(default_factory=list)
-
-    def add(self, action: Action, skip: str | None = None) -> None:
-        if skip is None:
-            self.actions.append(action)
-        else:
-            self.skipped.append((action, skip))
 
 
 def needs_look(row: ReportRow, now: datetime, config: AuditorConfig) -> bool:
@@ -132,7 +119,5 @@ def plan_users(users: Sequence[User], now: datetime, config: AuditorConfig,
                secrets: Mapping[str, tuple[str, bool]]) -> Plan:
     plan = Plan()
     for user in users:
-        one = plan_user(user, now, config, secrets.get(user.name))
-        plan.actions.extend(one.actions)
-        plan.skipped.extend(one.skipped)
+        plan.extend(plan_user(user, now, config, secrets.get(user.name)))
     return plan

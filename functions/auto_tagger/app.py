@@ -12,20 +12,14 @@ from auto_tagger.settings import TaggerConfig
 from auto_tagger.sweep import sweep
 from auto_tagger.taggers import Taggers
 from auto_tagger.tagging import skip_reason, tag_call
-from opskit.actions import Executor, count_outcomes
+from opskit.actions import Executor
 from opskit.aws import Target
-from opskit.cloudtrail import API_CALL, parse_api_call, record_ids
+from opskit.cloudtrail import API_CALL, parse_api_call, record_ids, skipped_event
 from opskit.events import EventError, require_scheduled_event
 from opskit.runner import TargetRun, run_automation
 
 logger = Logger()
 metrics = Metrics()
-
-
-def _nothing(config: TaggerConfig, why: str, detail: dict[str, Any]) -> dict[str, Any]:
-    logger.info("event skipped", extra={"why": why, **detail})
-    return {"automation": "auto_tagger", "dry_run": config.common.dry_run,
-            "counts": count_outcomes([]), "skipped": why}
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -47,10 +41,10 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
     except EventError as exc:
         # A malformed record is logged and skipped: failing would only make EventBridge retry it.
         logger.warning("malformed CloudTrail event", extra={"error": str(exc), **ids})
-        return _nothing(config, f"malformed: {exc}", ids)
+        return skipped_event(config.common, f"malformed: {exc}", ids)
     why = skip_reason(call, config)
     if why is not None:
-        return _nothing(config, why, ids)
+        return skipped_event(config.common, why, ids)
 
     def work(target: Target, executor: Executor) -> TargetRun:
         return tag_call(call, Taggers(target.session), executor, config)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from opskit.actions import Action, Executor, Outcome, Status
+from opskit.actions import Action, Executor, Outcome, Plan, Status
 from opskit.observability import logger
 from opskit.runner import TargetRun
 from opskit.tags import dict_to_tags
@@ -22,7 +22,6 @@ from rds_backup.planner import (
     DELETE,
     EXPORT,
     RUNNING_EXPORTS,
-    Plan,
     plan_copies,
     plan_exports,
     plan_retention,
@@ -99,10 +98,7 @@ class Actuator:
 def _execute(executor: Executor, plan: Plan, kind: str,
              apply: Callable[[Sequence[Action]], None]) -> list[Outcome]:
     start = len(executor.outcomes)
-    for action, why in plan.skipped:
-        executor.skip(action, why)
-    for action, why in plan.failed:
-        executor.fail(action, why)
+    plan.record(executor)
     executor.run(plan.actions, apply, idempotent_errors=IDEMPOTENT[kind])
     return executor.outcomes[start:]
 

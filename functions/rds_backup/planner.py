@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from opskit.actions import Action
+from opskit.actions import Action, Plan
 from rds_backup.inventory import CLUSTER, SNAPSHOTTABLE, ExportTask, Quota, Snapshot, Source
 from rds_backup.naming import (
     COPY_FAILED_KEY,
@@ -36,15 +35,6 @@ def snapshot_type(kind: str) -> str:
 
 def source_type(kind: str) -> str:
     return "rds:cluster" if kind == CLUSTER else "rds:db"
-
-
-@dataclass
-class Plan:
-    actions: list[Action] = field(default_factory=list)
-    # (action, why) the executor records as skipped or failed without calling AWS
-    skipped: list[tuple[Action, str]] = field(default_factory=list)
-    failed: list[tuple[Action, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 def plan_snapshots(sources: Iterable[Source], existing: set[str], now: datetime,

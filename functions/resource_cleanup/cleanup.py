@@ -101,8 +101,7 @@ def run_cleanup(finder: Finder, cleaner: Cleaner, executor: Executor, config: Cl
                 now: datetime) -> TargetRun:
     found = finder.find()
     planned = plan(found, now, config)
-    for action, why in planned.skipped:
-        executor.skip(action, why)
+    planned.record(executor)
     appliers: dict[str, Callable[[str, Sequence[Action]], None]] = {
         REPORT: _noop, UNMARK: cleaner.untag, MARK: cleaner.tag, RETAIN: cleaner.retain,
         DELETE: cleaner.delete}

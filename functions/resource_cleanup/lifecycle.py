@@ -8,10 +8,9 @@ while tagged: the tag is removed. Report-only types are reported and never tagge
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from opskit.actions import Action
+from opskit.actions import Action, Plan
 from resource_cleanup.finders import Candidate, Found
 from resource_cleanup.settings import CLEANUP_TAG, LOG_GROUP, CleanupConfig
 
@@ -20,12 +19,6 @@ DELETE = "delete"
 RETAIN = "set-log-retention"
 UNMARK = "unmark"
 REPORT = "report-unused"
-
-
-@dataclass
-class Plan:
-    actions: list[Action] = field(default_factory=list)
-    skipped: list[tuple[Action, str]] = field(default_factory=list)
 
 
 def due_date(tags: dict[str, str] | object, now: datetime) -> date | None:

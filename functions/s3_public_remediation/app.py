@@ -8,14 +8,21 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from opskit.actions import Executor, count_outcomes
+from opskit.actions import Executor
 from opskit.aws import Target
-from opskit.cloudtrail import API_CALL, ApiCall, not_actionable, parse_api_call, record_ids
+from opskit.cloudtrail import (
+    API_CALL,
+    ApiCall,
+    not_actionable,
+    parse_api_call,
+    record_ids,
+    skipped_event,
+)
 from opskit.events import EventError, require_scheduled_event
 from opskit.runner import TargetRun, run_automation
 from s3_public_remediation.buckets import BucketReader
 from s3_public_remediation.remediation import check_buckets
-from s3_public_remediation.settings import AUTOMATION, S3Config
+from s3_public_remediation.settings import S3Config
 
 logger = Logger()
 metrics = Metrics()
@@ -39,12 +46,6 @@ ACCOUNT_CALLS = frozenset({"PutAccountPublicAccessBlock", "DeleteAccountPublicAc
 def _reader(target: Target) -> BucketReader:
     return BucketReader(target.session.client("s3"), target.session.client("s3control"),
                         target.account_id)
-
-
-def _nothing(config: S3Config, why: str, detail: dict[str, Any]) -> dict[str, Any]:
-    logger.info("event skipped", extra={"why": why, **detail})
-    return {"automation": AUTOMATION, "dry_run": config.common.dry_run,
-            "counts": count_outcomes([]), "skipped": why}
 
 
 def _trigger(call: ApiCall) -> dict[str, Any]:
@@ -76,12 +77,12 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
     except EventError as exc:
         # Logged and skipped: raising would only make EventBridge deliver the same record again.
         logger.warning("malformed CloudTrail event", extra={"error": str(exc), **ids})
-        return _nothing(config, f"malformed: {exc}", ids)
+        return skipped_event(config.common, f"malformed: {exc}", ids)
     why = not_actionable(call, config.own_role_name)
     if why is None and call.event_name not in BUCKET_CALLS | ACCOUNT_CALLS:
         why = f"{call.event_name} cannot make a bucket public"
     if why is not None:
-        return _nothing(config, why, ids)
+        return skipped_event(config.common, why, ids)
 
     if call.event_name in ACCOUNT_CALLS:
         # The account-wide setting changed: every bucket of the account, in every target region.

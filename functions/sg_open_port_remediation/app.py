@@ -8,24 +8,18 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from opskit.actions import Executor, count_outcomes
+from opskit.actions import Executor
 from opskit.aws import Target
-from opskit.cloudtrail import API_CALL, not_actionable, parse_api_call, record_ids
+from opskit.cloudtrail import API_CALL, not_actionable, parse_api_call, record_ids, skipped_event
 from opskit.events import EventError, require_scheduled_event
 from opskit.runner import TargetRun, run_automation
 from sg_open_port_remediation.events import CALLS, group_change
 from sg_open_port_remediation.inventory import group_ids_named
 from sg_open_port_remediation.remediation import check
-from sg_open_port_remediation.settings import AUTOMATION, SgConfig
+from sg_open_port_remediation.settings import SgConfig
 
 logger = Logger()
 metrics = Metrics()
-
-
-def _nothing(config: SgConfig, why: str, detail: dict[str, Any]) -> dict[str, Any]:
-    logger.info("event skipped", extra={"why": why, **detail})
-    return {"automation": AUTOMATION, "dry_run": config.common.dry_run,
-            "counts": count_outcomes([]), "skipped": why}
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -49,12 +43,12 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
         if why is None and call.event_name not in CALLS:
             why = f"{call.event_name} cannot open a port"
         if why is not None:
-            return _nothing(config, why, ids)
+            return skipped_event(config.common, why, ids)
         change = group_change(call)
     except EventError as exc:
         # Logged and skipped: raising would only make EventBridge deliver the same record again.
         logger.warning("malformed CloudTrail event", extra={"error": str(exc), **ids})
-        return _nothing(config, f"malformed: {exc}", ids)
+        return skipped_event(config.common, f"malformed: {exc}", ids)
     trigger = {"trigger": {"event": call.event_name, "event_id": call.event_id,
                            "time": call.event_time,
                            "by": call.identity.get("arn", "unknown")}}

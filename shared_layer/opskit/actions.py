@@ -144,6 +144,36 @@ class Executor:
         return count_outcomes(self.outcomes)
 
 
+@dataclass
+class Plan:
+    """What an automation's pure planning decided: actions to run, and actions it already knows
+    to skip or to fail (with why), plus notes a person should read."""
+
+    actions: list[Action] = field(default_factory=list)
+    skipped: list[tuple[Action, str]] = field(default_factory=list)
+    failed: list[tuple[Action, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, action: Action, skip: str | None = None) -> None:
+        if skip is None:
+            self.actions.append(action)
+        else:
+            self.skipped.append((action, skip))
+
+    def extend(self, other: Plan) -> None:
+        self.actions.extend(other.actions)
+        self.skipped.extend(other.skipped)
+        self.failed.extend(other.failed)
+        self.notes.extend(other.notes)
+
+    def record(self, executor: Executor) -> None:
+        """Hand the decided skips and failures to the executor (they call no AWS API)."""
+        for action, why in self.skipped:
+            executor.skip(action, why)
+        for action, why in self.failed:
+            executor.fail(action, why)
+
+
 def count_outcomes(outcomes: Sequence[Outcome]) -> dict[str, int]:
     counts = {str(status): 0 for status in Status}
     for outcome in outcomes:
@@ -160,6 +190,7 @@ __all__ = [
     "Apply",
     "Executor",
     "Outcome",
+    "Plan",
     "Status",
     "chunks",
     "count_outcomes",

@@ -6,7 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from opskit.actions import count_outcomes
+from opskit.config import CommonConfig
 from opskit.events import EventError
+from opskit.observability import logger
 
 API_CALL = "AWS API Call via CloudTrail"
 
@@ -88,3 +91,10 @@ def not_actionable(call: ApiCall, own_role_name: str) -> str | None:
     if call.role_name == own_role_name:
         return "made by this automation's own role"
     return None
+
+
+def skipped_event(config: CommonConfig, why: str, ids: Mapping[str, Any]) -> dict[str, Any]:
+    """The handler's answer to a record it does not act on (logged, nothing changed)."""
+    logger.info("event skipped", extra={"why": why, **ids})
+    return {"automation": config.automation, "dry_run": config.dry_run,
+            "counts": count_outcomes([]), "skipped": why}
