@@ -17,9 +17,11 @@ from resource_cleanup.settings import (
     ADDRESS,
     BALANCER,
     CLEANUP_TAG,
+    FINAL_COPY_TAG,
     IMAGE,
     INTERFACE,
     SNAPSHOT,
+    STOPPED,
     VOLUME,
     CleanupConfig,
 )
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_logs import CloudWatchLogsClient
 
-EC2_KINDS = frozenset({VOLUME, ADDRESS, SNAPSHOT, IMAGE, INTERFACE})
+EC2_KINDS = frozenset({VOLUME, ADDRESS, SNAPSHOT, IMAGE, INTERFACE, STOPPED})
 EC2_TAG_BATCH = 200  # CreateTags takes up to 1,000 ids; a failing batch is bisected
 ELB_TAG_BATCH = 20  # AddTags/RemoveTags take up to 20 ARNs
 GONE = ("InvalidVolume.NotFound", "InvalidAllocationID.NotFound", "InvalidSnapshot.NotFound",
@@ -73,7 +75,7 @@ class Cleaner:
                     self.ec2.create_snapshot(
                         VolumeId=rid, Description=f"opskit: last copy of {rid} before cleanup",
                         TagSpecifications=[{"ResourceType": "snapshot", "Tags": [
-                            {"Key": "opskit:final-snapshot-of", "Value": rid}]}])
+                            {"Key": FINAL_COPY_TAG, "Value": rid}]}])
                 self.ec2.delete_volume(VolumeId=rid)
             elif kind == ADDRESS:
                 self.ec2.release_address(AllocationId=rid)

@@ -18,6 +18,7 @@ from resource_cleanup.settings import (
     ADDRESS,
     BALANCER,
     CLEANUP_TAG,
+    FINAL_COPY_TAG,
     IMAGE,
     INTERFACE,
     LOG_GROUP,
@@ -135,6 +136,8 @@ class Finder:
             for snap in page.get("Snapshots", []):
                 if snap.get("OwnerId", self.account) != self.account:
                     continue  # OwnerIds=self already means ours; never act on anyone else's
+                if FINAL_COPY_TAG in tags_to_dict(snap.get("Tags")):
+                    continue  # the last copy of a removed volume: kept until a person decides
                 started = snap.get("StartTime")
                 unused = (snap.get("VolumeId") not in volumes
                           and snap["SnapshotId"] not in in_images

@@ -26,7 +26,7 @@ def due_date(tags: dict[str, str] | object, now: datetime) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
     except ValueError:
-        return now.date()  # a tag we cannot read is treated as due: it was put there to clean
+        return None  # a value we cannot read: marked again, with a full grace period
 
 
 def _action(candidate: Candidate, kind: str, reason: str, **extra: object) -> Action:
@@ -62,9 +62,12 @@ def plan(found: Found, now: datetime, config: CleanupConfig) -> Plan:
                 result.actions.append(_action(candidate, DELETE,
                                               f"{candidate.why}; marked until {due}"))
         else:
-            result.skipped.append((_action(candidate, DELETE, candidate.why),
+            pending = RETAIN if candidate.kind == LOG_GROUP else DELETE
+            result.skipped.append((_action(candidate, pending, candidate.why),
                                    f"marked: due on {due}"))
     for candidate in found.back_in_use:
+        if candidate.kind in config.report_only:
+            continue  # never marked by us: a tag someone else wrote is theirs
         result.actions.append(_action(candidate, UNMARK, "in use again: the mark is removed"))
     return result
 

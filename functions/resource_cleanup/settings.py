@@ -20,6 +20,7 @@ TYPES = (VOLUME, ADDRESS, SNAPSHOT, IMAGE, INTERFACE, BALANCER, LOG_GROUP, STOPP
 # AMIs are opt-in: an image can be launched again by a tool this account cannot see.
 DEFAULT_TYPES = tuple(t for t in TYPES if t != IMAGE)
 CLEANUP_TAG = "opskit:cleanup-after"
+FINAL_COPY_TAG = "opskit:final-snapshot-of"
 RETENTIONS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
               2557, 2922, 3288, 3653)  # the values PutRetentionPolicy accepts
 

@@ -188,3 +188,23 @@ def test_a_large_account_costs_pages_and_one_tag_call_per_200(
     assert api_calls.of("ec2", "DescribeVolumes") == 1  # moto answers in one page
     assert api_calls.of("ec2", "DescribeAddresses") == 1
     assert api_calls.of("ec2", "CreateTags") == 4  # 450 volumes in 3 batches, 5 addresses in 1
+
+
+def test_the_last_copy_of_a_removed_volume_is_kept(lambda_context: FakeLambdaContext) -> None:
+    ids = sample_account()
+    run(lambda_context)
+    run(lambda_context, when="2026-11-30T05:00:00Z")  # the volume goes, its last copy stays
+    run(lambda_context, when="2027-02-01T05:00:00Z")  # long after SNAPSHOT_AGE_DAYS
+    finals = boto3.client("ec2").describe_snapshots(Filters=[
+        {"Name": "tag:opskit:final-snapshot-of", "Values": [ids["idle_volume"]]}])["Snapshots"]
+    assert len(finals) == 1
+    assert TAG not in {t["Key"] for t in finals[0].get("Tags", [])}
+
+
+def test_an_unreadable_mark_starts_a_new_grace_period(lambda_context: FakeLambdaContext) -> None:
+    ids = sample_account()
+    ec2 = boto3.client("ec2")
+    ec2.create_tags(Resources=[ids["idle_volume"]], Tags=[{"Key": TAG, "Value": "soon"}])
+    run(lambda_context)
+    assert ids["idle_volume"] in {v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]}
+    assert ec2_tags(ids["idle_volume"]) == {TAG: "2026-11-30"}
