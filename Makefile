@@ -4,6 +4,10 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov pins its own boto3, which conflicts with aws-sam-cli's: it gets a venv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 REGION ?= eu-west-1
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= $(REGION)
@@ -15,11 +19,11 @@ PYTHON313 := $(shell \
 	  if $$c -c 'import sys; assert sys.version_info[:2] == (3, 13)' >/dev/null 2>&1; then \
 	    echo "$$c"; break; fi; done)
 
-.PHONY: help venv test lint typecheck cfn-lint pytest demo build bench clean
+.PHONY: help venv test lint security typecheck cfn-lint pytest demo build bench clean
 
 help:
 	@echo "make demo   run every automation against an in-process moto account (no AWS needed)"
-	@echo "make test   ruff, mypy, cfn-lint, sam validate --lint and pytest (what CI runs)"
+	@echo "make test   ruff, mypy, cfn-lint, sam validate --lint, checkov and pytest (what CI runs)"
 	@echo "make build  sam build (layer + functions, arm64)"
 	@echo "make lint   ruff + mypy + cfn-lint + sam validate"
 	@echo "make bench  benchmarks, written to bench/results.md"
@@ -39,7 +43,17 @@ lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 	PATH="$(abspath $(BIN)):$$PATH" sam validate --lint --region $(REGION)
 
-test: lint
+$(CHECKOV_STAMP):
+	@if [ -z '$(PYTHON313)' ]; then echo "Python 3.13 not found (tried python3.13 and pyenv 3.13.x)" >&2; exit 1; fi
+	$(PYTHON313) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	touch $(CHECKOV_STAMP)
+
+# The template's security scan: every failing check is fixed or skipped with a reason in place.
+security: $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet
+
+test: lint security
 	$(BIN)/pytest -q
 
 demo: $(STAMP)
@@ -57,4 +71,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache $(CHECKOV_VENV)

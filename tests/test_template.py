@@ -1,0 +1,95 @@
+"""The template's own rules: least privilege, one role per function, secrets by reference, and
+every function deployable alone (its condition, log group and error alarm)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+
+
+class _Loader(yaml.SafeLoader):
+    """Reads CloudFormation's short tags (!Ref, !Sub, !If...) as {"Tag": value}."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {suffix: value}
+
+
+_Loader.add_multi_constructor("!", _tag)
+DOC: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_Loader)  # noqa: S506 - SafeLoader
+RESOURCES: dict[str, Any] = DOC["Resources"]
+FUNCTIONS = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
+
+
+def _statements(value: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(value, dict):
+        if "Effect" in value and ("Action" in value or "NotAction" in value):
+            found.append(value)
+        for item in value.values():
+            found.extend(_statements(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_statements(item))
+    return found
+
+
+def test_no_allow_statement_grants_every_action() -> None:
+    for name, resource in RESOURCES.items():
+        if resource["Type"] == "AWS::KMS::Key":
+            continue  # key policies give the account root kms:* (administration), by design
+        for statement in _statements(resource.get("Properties", {})):
+            if statement.get("Effect") != "Allow":
+                continue  # a Deny of sqs:* (TLS only) narrows, it never grants
+            actions = statement.get("Action", [])
+            actions = actions if isinstance(actions, list) else [actions]
+            assert "*" not in actions, name
+            assert all(not str(a).endswith(":*") for a in actions), (name, actions)
+            assert "NotAction" not in statement, name
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_has_its_own_role_condition_logs_and_alarm(name: str) -> None:
+    function = FUNCTIONS[name]
+    assert "Role" not in function["Properties"]  # SAM makes one role per function from Policies
+    assert function["Properties"]["Policies"]
+    condition = function["Condition"]
+    assert condition in DOC["Conditions"]
+    stem = name.removesuffix("Function")
+    assert RESOURCES[f"{stem}LogGroup"]["Condition"] == condition
+    assert RESOURCES[f"{stem}LogGroup"]["Properties"]["KmsKeyId"] == {"GetAtt": "AlertKey.Arn"}
+    assert RESOURCES[f"{stem}ErrorsAlarm"]["Condition"] == condition
+
+
+def test_secrets_are_passed_by_reference_only() -> None:
+    suspicious = ("hooks.slack.com", "AKIA", "BEGIN PRIVATE KEY", "xoxb-")
+    for name, function in FUNCTIONS.items():
+        variables = function["Properties"].get("Environment", {}).get("Variables", {})
+        for key, value in variables.items():
+            assert not any(s in str(value) for s in suspicious), (name, key)
+            if any(word in key for word in ("SECRET", "TOKEN", "PASSWORD", "WEBHOOK")):
+                # the name of a secret (a parameter named ...Name or ...Arn), never its value
+                reference = value.get("Ref", "") if isinstance(value, dict) else ""
+                assert str(reference).endswith(("Name", "Arn")), (name, key, value)
+    for name, parameter in DOC["Parameters"].items():
+        if any(word in name for word in ("Secret", "Password", "Token", "Webhook")):
+            assert name.endswith(("Name", "Arn")), name
+
+
+def test_dry_run_is_the_default_for_every_function() -> None:
+    assert DOC["Parameters"]["DryRun"]["Default"] == "true"
+    assert DOC["Globals"]["Function"]["Environment"]["Variables"]["DRY_RUN"] == {"Ref": "DryRun"}
+    for name, function in FUNCTIONS.items():
+        variables = function["Properties"].get("Environment", {}).get("Variables", {})
+        assert "DRY_RUN" not in variables, name  # nobody overrides the global
