@@ -51,4 +51,5 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
                 extra["notes"] = [f"KMS keys not checked: {error_code(exc)}: {exc}"]
         return summary(executor, extra)
 
-    return run_automation(config.common, work, run_id=context.aws_request_id)
+    return run_automation(config.common, work, run_id=context.aws_request_id,
+                          remaining_ms=context.get_remaining_time_in_millis)

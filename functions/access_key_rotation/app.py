@@ -50,6 +50,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return rotator.run(rotation)
 
     result = run_automation(config, work, run_id=context.aws_request_id,
+                            remaining_ms=context.get_remaining_time_in_millis,
                             pairs=[(rotation.account, rotation.region)])
     for failure in result["failed_targets"]:
         raise RotationError(f"{rotation.step} failed: {failure['error']}")

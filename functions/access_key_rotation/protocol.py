@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from opskit.events import EventError
+from opskit.events import EventError, require_object
 from opskit.iam_keys import SECRET_FIELDS
 
 CURRENT = "AWSCURRENT"
@@ -37,9 +37,10 @@ class RotationEvent:
     token: str
 
     @classmethod
-    def parse(cls, event: Mapping[str, Any]) -> RotationEvent:
+    def parse(cls, event: object) -> RotationEvent:
+        event = require_object(event)
         step = event.get("Step")
-        if step not in {s.value for s in Step}:
+        if not isinstance(step, str) or step not in {s.value for s in Step}:
             raise EventError("Step", step, "createSecret, setSecret, testSecret or finishSecret")
         for field in ("SecretId", "ClientRequestToken"):
             if not isinstance(event.get(field), str) or not event[field]:

@@ -15,7 +15,7 @@ from auto_tagger.tagging import skip_reason, tag_call
 from opskit.actions import Executor
 from opskit.aws import Target
 from opskit.cloudtrail import API_CALL, parse_api_call, record_ids, skipped_event
-from opskit.events import EventError, require_scheduled_event
+from opskit.events import EventError, require_object, require_scheduled_event
 from opskit.runner import TargetRun, run_automation
 
 logger = Logger()
@@ -27,14 +27,15 @@ metrics = Metrics()
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     config = TaggerConfig.from_env()
-    raw = event.raw_event
+    raw = require_object(event.raw_event)
     if event.get("detail-type") != API_CALL:
         require_scheduled_event(event)
 
         def run_sweep(target: Target, executor: Executor) -> TargetRun:
             return sweep(target.session.client("resourcegroupstaggingapi"), executor, config)
 
-        return run_automation(config.common, run_sweep, run_id=context.aws_request_id)
+        return run_automation(config.common, run_sweep, run_id=context.aws_request_id,
+                              remaining_ms=context.get_remaining_time_in_millis)
     ids = record_ids(raw)
     try:
         call = parse_api_call(raw)
@@ -50,4 +51,5 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
         return tag_call(call, Taggers(target.session), executor, config)
 
     return run_automation(config.common, work, run_id=context.aws_request_id,
+                          remaining_ms=context.get_remaining_time_in_millis,
                           pairs=[(call.account, call.region)])

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from opskit.cloudtrail import ApiCall
+from opskit.events import is_identifier
+from opskit.observability import logger
 
 EC2, S3, RDS, LAMBDA, DYNAMODB, SNS, SQS, ELBV2, IAM_ROLE, IAM_USER = (
     "ec2", "s3", "rds", "lambda", "dynamodb", "sns", "sqs", "elbv2", "iam-role", "iam-user")
@@ -92,5 +94,11 @@ REQUEST_NAMED = frozenset({"CreateBucket"})
 
 
 def resources_of(call: ApiCall) -> list[ResourceRef]:
+    """The record's new resources; an id no AWS resource could have is dropped (and logged)."""
     extractor = EXTRACTORS.get(call.event_name)
-    return extractor(call) if extractor is not None else []
+    refs = extractor(call) if extractor is not None else []
+    valid = [ref for ref in refs if is_identifier(ref.id)]
+    if len(valid) < len(refs):
+        logger.warning("identifiers refused", extra={"event_id": call.event_id,
+                                                     "refused": len(refs) - len(valid)})
+    return valid

@@ -33,4 +33,5 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
     def work(target: Target, executor: Executor) -> TargetRun:
         return schedule_target(target, executor, config, now)
 
-    return run_automation(config.common, work, run_id=context.aws_request_id)
+    return run_automation(config.common, work, run_id=context.aws_request_id,
+                          remaining_ms=context.get_remaining_time_in_millis)

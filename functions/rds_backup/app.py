@@ -49,4 +49,5 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
               if config.dr_region and config.dr_region != target.region else None)
         return run_backup(rds, dr, executor, settings, mode=mode, now=now, region=target.region)
 
-    return run_automation(config.common, work, run_id=context.aws_request_id)
+    return run_automation(config.common, work, run_id=context.aws_request_id,
+                          remaining_ms=context.get_remaining_time_in_millis)

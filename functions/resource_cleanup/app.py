@@ -36,4 +36,5 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
         finder = Finder(ec2, elbv2, logs, config, target.region, target.account_id, now)
         return run_cleanup(finder, Cleaner(ec2, elbv2, logs, config), executor, config, now)
 
-    return run_automation(config.common, work, run_id=context.aws_request_id)
+    return run_automation(config.common, work, run_id=context.aws_request_id,
+                          remaining_ms=context.get_remaining_time_in_millis)

@@ -18,7 +18,7 @@ from opskit.cloudtrail import (
     record_ids,
     skipped_event,
 )
-from opskit.events import EventError, require_scheduled_event
+from opskit.events import EventError, require_object, require_scheduled_event
 from opskit.runner import TargetRun, run_automation
 from s3_public_remediation.buckets import BucketReader
 from s3_public_remediation.remediation import check_buckets
@@ -58,7 +58,7 @@ def _trigger(call: ApiCall) -> dict[str, Any]:
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     config = S3Config.from_env()
-    raw = event.raw_event
+    raw = require_object(event.raw_event)
     if event.get("detail-type") != API_CALL:
         require_scheduled_event(event)
 
@@ -67,7 +67,8 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
             return check_buckets(reader, reader.bucket_names(target.region), executor, config,
                                  scope=f"sweep of {target.region}")
 
-        return run_automation(config.common, sweep, run_id=context.aws_request_id)
+        return run_automation(config.common, sweep, run_id=context.aws_request_id,
+                              remaining_ms=context.get_remaining_time_in_millis)
     ids = record_ids(raw)
     try:
         call = parse_api_call(raw)
@@ -94,6 +95,7 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
 
         regions = config.common.target_regions or (config.common.home_region,)
         return run_automation(config.common, account, run_id=context.aws_request_id,
+                              remaining_ms=context.get_remaining_time_in_millis,
                               pairs=[(call.account, region) for region in regions])
 
     def one_bucket(target: Target, executor: Executor) -> TargetRun:
@@ -101,4 +103,5 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
                              scope=f"{call.event_name} on {bucket}", extra=_trigger(call))
 
     return run_automation(config.common, one_bucket, run_id=context.aws_request_id,
+                          remaining_ms=context.get_remaining_time_in_millis,
                           pairs=[(call.account, call.region)])

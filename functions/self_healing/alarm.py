@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from opskit.events import EventError, require_field
+from opskit.events import EventError, require_field, require_object
 
 STATE_CHANGE = "CloudWatch Alarm State Change"
 
@@ -33,8 +33,9 @@ class AlarmChange:
                 f"{self.region}#alarmsV2:alarm/{quote(self.name, safe='')}")
 
 
-def parse_alarm(event: Mapping[str, Any]) -> AlarmChange:
+def parse_alarm(event: object) -> AlarmChange:
     """Raises EventError naming the field when the event is not an alarm state change."""
+    event = require_object(event)
     if event.get("detail-type") != STATE_CHANGE:
         raise EventError("detail-type", event.get("detail-type"), f"{STATE_CHANGE!r}")
     detail = require_field(dict(event), "detail", dict, "the alarm's state change")

@@ -32,4 +32,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return heal(clients, alarm, executor, config, Guards(clients, config, alarm.time))
 
     return run_automation(config.common, work, run_id=context.aws_request_id,
+                          remaining_ms=context.get_remaining_time_in_millis,
                           pairs=[(alarm.account, alarm.region)])

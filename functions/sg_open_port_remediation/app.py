@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from opskit.actions import Executor
 from opskit.aws import Target
 from opskit.cloudtrail import API_CALL, not_actionable, parse_api_call, record_ids, skipped_event
-from opskit.events import EventError, require_scheduled_event
+from opskit.events import EventError, require_object, require_scheduled_event
 from opskit.runner import TargetRun, run_automation
 from sg_open_port_remediation.events import CALLS, group_change
 from sg_open_port_remediation.inventory import group_ids_named
@@ -27,7 +27,7 @@ metrics = Metrics()
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     config = SgConfig.from_env()
-    raw = event.raw_event
+    raw = require_object(event.raw_event)
     if event.get("detail-type") != API_CALL:
         require_scheduled_event(event)
 
@@ -35,7 +35,8 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
             return check(target.session.client("ec2"), executor, config,
                          scope=f"sweep of {target.region}")
 
-        return run_automation(config.common, sweep, run_id=context.aws_request_id)
+        return run_automation(config.common, sweep, run_id=context.aws_request_id,
+                              remaining_ms=context.get_remaining_time_in_millis)
     ids = record_ids(raw)
     try:
         call = parse_api_call(raw)
@@ -64,4 +65,5 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
                      extra=trigger)
 
     return run_automation(config.common, one_group, run_id=context.aws_request_id,
+                          remaining_ms=context.get_remaining_time_in_millis,
                           pairs=[(call.account, call.region)])

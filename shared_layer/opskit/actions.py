@@ -53,6 +53,7 @@ class Outcome:
 
 
 Apply = Callable[[Sequence[Action]], None]
+OUT_OF_TIME = "out of time: left for the next run"
 Recorder = Callable[[Outcome], None]
 
 
@@ -84,6 +85,9 @@ class Executor:
     exemption_tag_key: str
     recorder: Recorder | None = None
     outcomes: list[Outcome] = field(default_factory=list)
+    # True once the invocation is too close to its deadline to start another write: what is
+    # left is recorded as skipped ("out of time"), to be done by the next run.
+    out_of_time: Callable[[], bool] | None = None
 
     def _record(self, outcome: Outcome) -> Outcome:
         self.outcomes.append(outcome)
@@ -119,6 +123,10 @@ class Executor:
                 self._record(Outcome(action, Status.PLANNED))
         else:
             for batch in chunks(eligible, batch_size):
+                if self.out_of_time is not None and self.out_of_time():
+                    for action in batch:
+                        self.skip(action, OUT_OF_TIME)
+                    continue
                 self._apply(batch, apply, idempotent_errors)
         return self.outcomes[start:]
 
@@ -186,6 +194,7 @@ def resources(batch: Sequence[Action]) -> list[str]:
 
 
 __all__ = [
+    "OUT_OF_TIME",
     "Action",
     "Apply",
     "Executor",

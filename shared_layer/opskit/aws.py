@@ -147,11 +147,19 @@ def for_each_target[T](
     factory: SessionFactory,
     work: Callable[[Target], T],
     on_failure: Callable[[TargetFailure], None] | None = None,
+    out_of_time: Callable[[], bool] | None = None,
 ) -> tuple[list[tuple[Target, T]], list[TargetFailure]]:
-    """Run `work` per target; one target's failure (even AssumeRole) never stops the others."""
+    """Run `work` per target; one target's failure (even AssumeRole) never stops the others.
+    Near the deadline, targets not started yet are reported as failures, not attempted."""
     results: list[tuple[Target, T]] = []
     failures: list[TargetFailure] = []
     for account_id, region in pairs:
+        if out_of_time is not None and out_of_time():
+            failure = TargetFailure(account_id, region, "not started: out of time for this run")
+            failures.append(failure)
+            if on_failure is not None:
+                on_failure(failure)
+            continue
         try:
             target = Target(account_id, region, factory.session_for(account_id, region))
             results.append((target, work(target)))

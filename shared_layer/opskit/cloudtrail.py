@@ -8,7 +8,7 @@ from typing import Any
 
 from opskit.actions import count_outcomes
 from opskit.config import CommonConfig
-from opskit.events import EventError
+from opskit.events import EventError, require_envelope
 from opskit.observability import logger
 
 API_CALL = "AWS API Call via CloudTrail"
@@ -46,6 +46,7 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 def parse_api_call(event: Mapping[str, Any]) -> ApiCall:
     """Raises EventError naming the field when the record lacks what every CloudTrail call has."""
+    require_envelope(dict(event))
     detail = event.get("detail")
     if not isinstance(detail, dict):
         raise EventError("detail", detail, "a CloudTrail record")

@@ -36,6 +36,8 @@ class TargetRun:
 
 
 Work = Callable[[Target, Executor], TargetRun]
+# Room kept before the Lambda deadline to finish the current call, report and flush metrics.
+DEADLINE_MARGIN_MS = 30_000
 
 
 def run_automation(
@@ -46,10 +48,18 @@ def run_automation(
     base_session: boto3.Session | None = None,
     factory: SessionFactory | None = None,
     pairs: list[tuple[str, str]] | None = None,
+    remaining_ms: Callable[[], int] | None = None,
 ) -> dict[str, Any]:
     """Run `work` on every target (or on `pairs`, for an event about one account and region),
-    publish one report per target, return the run summary."""
+    publish one report per target, return the run summary.
+
+    With `remaining_ms` (the Lambda context's get_remaining_time_in_millis), no write and no
+    target starts in the last DEADLINE_MARGIN_MS: what is left is reported for the next run."""
     start_run(config.automation)
+
+    def out_of_time() -> bool:
+        return remaining_ms is not None and remaining_ms() < DEADLINE_MARGIN_MS
+
     factory = factory or SessionFactory(config.home_region, config.assume_role_name,
                                         f"opskit-{config.automation}", base=base_session)
     sns: SNSClient | None = None
@@ -66,7 +76,8 @@ def run_automation(
             return None
 
     def on_target(target: Target) -> dict[str, Any]:
-        executor = Executor(config.dry_run, config.exemption_tag_key, recorder=record_outcome)
+        executor = Executor(config.dry_run, config.exemption_tag_key, recorder=record_outcome,
+                            out_of_time=out_of_time)
         result = work(target, executor)
         run = RunContext(config.automation, target.account_id, target.region, run_id,
                          config.dry_run)
@@ -89,7 +100,7 @@ def run_automation(
                              extra={"error": failure.error}))
 
     pairs = pairs or target_pairs(config, factory.home_account())
-    results, failures = for_each_target(pairs, factory, on_target, on_failure)
+    results, failures = for_each_target(pairs, factory, on_target, on_failure, out_of_time)
     reports = [report for _, report in results]
     totals = count_outcomes([])
     for report in reports:
