@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from opskit.actions import Action, Executor
+from botocore.exceptions import ClientError
+
+from opskit.actions import Action, Executor, Status, error_code
 from opskit.runner import TargetRun
 from opskit.tags import is_exempt, tags_to_dict
 from self_healing.alarm import AlarmChange
-from self_healing.settings import HealConfig
+from self_healing.settings import REMEDIES, HealConfig
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling import AutoScalingClient
@@ -56,7 +58,13 @@ def find_target(clients: Clients, alarm: AlarmChange) -> Target | str:
     dims = alarm.dimensions
     if "InstanceId" in dims:
         instance_id = dims["InstanceId"]
-        reservations = clients.ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        try:
+            reservations = clients.ec2.describe_instances(
+                InstanceIds=[instance_id])["Reservations"]
+        except ClientError as exc:
+            if error_code(exc) in {"InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"}:
+                return f"instance {instance_id} no longer exists"
+            raise
         instances = [i for r in reservations for i in r.get("Instances", [])]
         if not instances:
             return f"instance {instance_id} no longer exists"
@@ -71,9 +79,14 @@ def find_target(clients: Clients, alarm: AlarmChange) -> Target | str:
                           {**details, "group": groups[0]["AutoScalingGroupName"]})
         return Target("ec2:instance", instance_id, tags_to_dict(instance.get("Tags")), details)
     if "ClusterName" in dims and "ServiceName" in dims:
-        services = clients.ecs.describe_services(
-            cluster=dims["ClusterName"], services=[dims["ServiceName"]],
-            include=["TAGS"]).get("services", [])
+        try:
+            services = clients.ecs.describe_services(
+                cluster=dims["ClusterName"], services=[dims["ServiceName"]],
+                include=["TAGS"]).get("services", [])
+        except ClientError as exc:
+            if error_code(exc) != "ClusterNotFoundException":
+                raise
+            services = []
         if not services or services[0].get("status") != "ACTIVE":
             return f"ECS service {dims['ServiceName']} is not active in {dims['ClusterName']}"
         service = services[0]
@@ -102,6 +115,15 @@ def choose(remedy: str, target: Target, alarm: AlarmChange) -> str | None:
     return remedy if remedy in {"reboot", "stop-start"} else None
 
 
+def stamp_time(value: str | None) -> datetime | None:
+    """A heal stamp's time; one without an offset is UTC, one that is not a time is ignored."""
+    try:
+        when = datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
+
+
 @dataclass
 class Guards:
     """Reads behind the guard rails (tests replace `history` where moto has no API)."""
@@ -111,11 +133,7 @@ class Guards:
     now: datetime
 
     def cooling(self, target: Target) -> str | None:
-        value = target.tags.get(self.config.healed_tag_key)
-        try:
-            last = datetime.fromisoformat(value) if value else None
-        except ValueError:
-            return None
+        last = stamp_time(target.tags.get(self.config.healed_tag_key))
         if last is not None and self.now - last < timedelta(minutes=self.config.cooldown_minutes):
             return (f"cooldown: healed at {last:%H:%M} UTC, less than "
                     f"{self.config.cooldown_minutes} minutes ago")
@@ -128,12 +146,10 @@ class Guards:
             TagFilters=[{"Key": self.config.healed_tag_key}])
         for page in pages:
             for resource in page.get("ResourceTagMappingList", []):
-                value = tags_to_dict(resource.get("Tags")).get(self.config.healed_tag_key)
-                try:
-                    if value and datetime.fromisoformat(value) >= since:
-                        count += 1
-                except ValueError:
-                    continue
+                stamp = stamp_time(tags_to_dict(resource.get("Tags")).get(
+                    self.config.healed_tag_key))
+                if stamp is not None and stamp >= since:
+                    count += 1
         return count
 
     def history(self, alarm: AlarmChange) -> int:
@@ -164,9 +180,15 @@ def heal(clients: Clients, alarm: AlarmChange, executor: Executor, config: HealC
     found = find_target(clients, alarm)
     if isinstance(found, str):
         return refuse(found)
+    if remedy not in REMEDIES:
+        return refuse(f"tag {config.heal_tag_key}={remedy!r} is invalid: expected one of "
+                      f"{', '.join(REMEDIES)}", found)
     action = choose(remedy, found, alarm)
     if action is None:
-        return refuse(f"remedy {remedy!r} does not apply to a {found.kind}", found)
+        return refuse(f"remedy {remedy!r} does not apply to {found.kind} targets", found)
+    state = found.details.get("state")
+    if state is not None and state != "running":
+        return refuse(f"the instance is {state}: nothing to restart", found, action)
     if is_exempt(found.tags, config.common.exemption_tag_key):
         return refuse(f"exempt: tagged {config.common.exemption_tag_key}", found, action)
     if action == "report":
@@ -187,8 +209,12 @@ def heal(clients: Clients, alarm: AlarmChange, executor: Executor, config: HealC
     if why is not None:
         return refuse(why, found, action)
     apply = _applier(clients, found, action, config, guards.now)
-    executor.run([Action(found.resource, found.kind, action, f"{alarm.name}: {alarm.reason}",
-                         {**base, **found.details}, found.tags)], apply)
+    (outcome,) = executor.run([Action(found.resource, found.kind, action,
+                                      f"{alarm.name}: {alarm.reason}", {**base, **found.details},
+                                      found.tags)], apply)
+    if outcome.status == Status.FAILED:
+        return TargetRun(title=f"Could not {action} {found.resource} ({alarm.name})",
+                         severity="critical", extra=base)
     verb = "Would" if executor.dry_run else "Did"
     return TargetRun(title=f"{verb} {action} {found.resource} ({alarm.name})",
                      severity="warning", extra=base)

@@ -230,3 +230,44 @@ def test_a_bad_mapping_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEAL_MAPPINGS", '{"web-*": "terminate"}')
     with pytest.raises(ConfigError, match="'web-\\*' maps to 'terminate'"):
         HealConfig.from_env()
+
+
+@pytest.mark.parametrize(("prepare", "note"), [
+    ("gone", "instance i-0a1b2c3d4e5f60718 no longer exists"),
+    ("stopped", "the instance is stopped: nothing to restart"),
+    ("bad-tag", "tag opskit:heal='terminate' is invalid: expected one of auto, reboot, "
+                "stop-start, redeploy, replace, report"),
+])
+def test_targets_that_cannot_be_healed_are_refused_and_reported(
+        lambda_context: FakeLambdaContext, alert_inbox: AlertInbox, prepare: str,
+        note: str) -> None:
+    alarm("web-1-cpu-high", remedy="terminate" if prepare == "bad-tag" else "auto")
+    if prepare != "gone":
+        instance()
+    if prepare == "stopped":
+        boto3.client("ec2").stop_instances(InstanceIds=[WEB])
+    handle("ec2-cpu-alarm", lambda_context)
+    (report,) = alert_inbox.received()
+    assert report["notes"] == [note]
+
+
+def test_a_heal_that_fails_says_so(lambda_context: FakeLambdaContext,
+                                   monkeypatch: pytest.MonkeyPatch,
+                                   alert_inbox: AlertInbox) -> None:
+    from botocore.exceptions import ClientError
+
+    from self_healing import healing
+
+    def broken(*_: Any) -> Any:
+        def apply(_: Any) -> None:
+            raise ClientError({"Error": {"Code": "UnauthorizedOperation", "Message": "no"}},
+                              "RebootInstances")
+        return apply
+
+    monkeypatch.setattr(healing, "_applier", broken)
+    instance()
+    alarm("web-1-cpu-high")
+    handle("ec2-cpu-alarm", lambda_context)
+    (report,) = alert_inbox.received()
+    assert (report["title"], report["severity"]) == (
+        f"Could not reboot {WEB} (web-1-cpu-high)", "critical")
