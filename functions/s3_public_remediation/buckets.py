@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from mypy_boto3_s3control import S3ControlClient
 
 NO_BLOCK_CONFIG = "NoSuchPublicAccessBlockConfiguration"
-# ListBuckets pages hold up to 10,000 buckets; 1,000 keeps each response small.
-LIST_PAGE_SIZE = 1000
+# ListBuckets pages hold up to 10,000 buckets: one call lists most accounts.
+LIST_PAGE_SIZE = 10_000
 
 
 class BucketGoneError(Exception):

@@ -1,0 +1,69 @@
+"""Package size after `sam build`: the layer and each function, unzipped and zipped."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / ".aws-sam" / "build"
+LAYER_TARGET_MIB = 5.0  # zipped
+
+
+def _build() -> None:
+    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
+           "SAM_CLI_TELEMETRY": "0"}
+    sam = str(ROOT / ".venv" / "bin" / "sam")
+    subprocess.run([sam, "build", "--region", "eu-west-1"], cwd=ROOT, env=env,  # noqa: S603
+                   check=True, capture_output=True)
+
+
+def _sizes(folder: Path) -> tuple[int, int, bool]:
+    """(unzipped bytes, zipped bytes, holds boto3/botocore)."""
+    raw = 0
+    buffer = io.BytesIO()
+    bundled = False
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                raw += path.stat().st_size
+                archive.write(path, path.relative_to(folder))
+            if path.is_dir() and path.name in {"boto3", "botocore"}:
+                bundled = True
+    return raw, len(buffer.getvalue()), bundled
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1024 / 1024:.2f}"
+
+
+def main() -> str:
+    _build()
+    rows = []
+    layer_zipped = 0.0
+    for folder in sorted(p for p in BUILD.iterdir() if p.is_dir()):
+        raw, zipped, bundled = _sizes(folder)
+        if folder.name == "OpskitLayer":
+            layer_zipped = zipped / 1024 / 1024
+        rows.append(f"| {folder.name} | {_mib(raw)} | {_mib(zipped)} | "
+                    f"{'yes' if bundled else 'no'} |")
+    verdict = "within" if layer_zipped <= LAYER_TARGET_MIB else "over"
+    return "\n".join([
+        "## Package size after `sam build`",
+        "",
+        f"Zipped with deflate, as Lambda receives them. The layer is {layer_zipped:.2f} MiB "
+        f"zipped, {verdict} the {LAYER_TARGET_MIB:.0f} MiB target. Every function shares "
+        "`CodeUri: functions/`, so each package holds all the automations' code (the layer "
+        "holds the dependencies).",
+        "",
+        "| artifact | unzipped (MiB) | zipped (MiB) | boto3/botocore inside |",
+        "|---|---:|---:|---|",
+        *rows,
+    ])
+
+
+if __name__ == "__main__":
+    print(main())
