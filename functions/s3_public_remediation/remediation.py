@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from s3_public_remediation.planner import (
     BLOCK,
     CHANGES,
     RESOURCE_TYPE,
+    BucketState,
     Change,
     changes,
     find,
@@ -37,12 +39,28 @@ def _apply(s3: S3Client, change: Change, _batch: Sequence[Action]) -> None:
     getattr(s3, change.call)(Bucket=change.action.resource, **change.params)
 
 
+# Bucket reads have no batch API: a sweep reads this many buckets at once (boto3 clients are
+# thread-safe), so a large account fits in one invocation. Writes stay one at a time.
+READ_WORKERS = 8
+Read = BucketState | Exception
+
+
+def read_state(reader: BucketReader, bucket: str) -> Read:
+    try:
+        return reader.state(bucket)
+    except (BucketGoneError, ClientError, BotoCoreError) as exc:
+        return exc
+
+
 def check_bucket(reader: BucketReader, bucket: str, executor: Executor,
-                 config: S3Config) -> None:
-    """Reads the bucket's live state and closes (or reports) what makes it public."""
+                 config: S3Config, read: Read | None = None) -> None:
+    """Reads the bucket's live state (unless `read` already holds it) and closes (or reports)
+    what makes it public."""
     inspect = Action(bucket, RESOURCE_TYPE, "inspect", "read Block Public Access, ACL and policy")
     try:
-        state = reader.state(bucket)
+        state = read if read is not None else reader.state(bucket)
+        if isinstance(state, Exception):
+            raise state
         findings = find(state)
         if not findings:
             return
@@ -132,9 +150,12 @@ def check_buckets(reader: BucketReader, names: Iterable[str], executor: Executor
         extra["buckets_checked"] = 0
         return TargetRun(title=f"No public S3 bucket ({scope}): the account blocks public "
                                "access", extra=extra)
+    listed = list(names)
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        reads = list(pool.map(partial(read_state, reader), listed))
     checked = 0
-    for name in names:
-        check_bucket(reader, name, executor, config)
+    for name, read in zip(listed, reads, strict=True):
+        check_bucket(reader, name, executor, config, read)
         checked += 1
     run = summary(executor.outcomes, config.common.dry_run, scope, extra)
     run.extra["buckets_checked"] = checked
