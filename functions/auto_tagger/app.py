@@ -8,14 +8,15 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from auto_tagger.resources import EXTRACTORS
 from auto_tagger.settings import TaggerConfig
 from auto_tagger.sweep import sweep
 from auto_tagger.taggers import Taggers
 from auto_tagger.tagging import skip_reason, tag_call
 from opskit.actions import Executor
 from opskit.aws import Target
-from opskit.cloudtrail import API_CALL, parse_api_call, record_ids, skipped_event
-from opskit.events import EventError, require_object, require_scheduled_event
+from opskit.cloudtrail import API_CALL, read_call, record_ids, skipped_event
+from opskit.events import require_object, require_scheduled_event
 from opskit.runner import TargetRun, run_automation
 
 logger = Logger()
@@ -36,16 +37,13 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
 
         return run_automation(config.common, run_sweep, run_id=context.aws_request_id,
                               remaining_ms=context.get_remaining_time_in_millis)
-    ids = record_ids(raw)
-    try:
-        call = parse_api_call(raw)
-    except EventError as exc:
-        # A malformed record is logged and skipped: failing would only make EventBridge retry it.
-        logger.warning("malformed CloudTrail event", extra={"error": str(exc), **ids})
-        return skipped_event(config.common, f"malformed: {exc}", ids)
+    call = read_call(raw, config.common, own_role_name=config.own_role_name, handled=EXTRACTORS,
+                     unhandled="{name} is not a supported create call")
+    if isinstance(call, dict):
+        return call
     why = skip_reason(call, config)
     if why is not None:
-        return skipped_event(config.common, why, ids)
+        return skipped_event(config.common, why, record_ids(raw))
 
     def work(target: Target, executor: Executor) -> TargetRun:
         return tag_call(call, Taggers(target.session), executor, config)

@@ -10,15 +10,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opskit.actions import Executor
 from opskit.aws import Target
-from opskit.cloudtrail import (
-    API_CALL,
-    ApiCall,
-    not_actionable,
-    parse_api_call,
-    record_ids,
-    skipped_event,
-)
-from opskit.events import EventError, require_object, require_scheduled_event
+from opskit.cloudtrail import API_CALL, read_call, record_ids, skipped_event, trigger
+from opskit.events import EventError, is_identifier, require_object, require_scheduled_event
 from opskit.runner import TargetRun, run_automation
 from s3_public_remediation.buckets import BucketReader
 from s3_public_remediation.remediation import check_buckets
@@ -48,11 +41,6 @@ def _reader(target: Target) -> BucketReader:
                         target.account_id)
 
 
-def _trigger(call: ApiCall) -> dict[str, Any]:
-    return {"trigger": {"event": call.event_name, "event_id": call.event_id,
-                        "time": call.event_time, "by": call.identity.get("arn", "unknown")}}
-
-
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @event_source(data_class=EventBridgeEvent)
@@ -69,21 +57,15 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
 
         return run_automation(config.common, sweep, run_id=context.aws_request_id,
                               remaining_ms=context.get_remaining_time_in_millis)
-    ids = record_ids(raw)
-    try:
-        call = parse_api_call(raw)
-        bucket = call.request.get("bucketName")
-        if call.event_name in BUCKET_CALLS and not isinstance(bucket, str):
-            raise EventError("detail.requestParameters.bucketName", bucket, "a bucket name")
-    except EventError as exc:
-        # Logged and skipped: raising would only make EventBridge deliver the same record again.
-        logger.warning("malformed CloudTrail event", extra={"error": str(exc), **ids})
-        return skipped_event(config.common, f"malformed: {exc}", ids)
-    why = not_actionable(call, config.own_role_name)
-    if why is None and call.event_name not in BUCKET_CALLS | ACCOUNT_CALLS:
-        why = f"{call.event_name} cannot make a bucket public"
-    if why is not None:
-        return skipped_event(config.common, why, ids)
+    call = read_call(raw, config.common, own_role_name=config.own_role_name,
+                     handled=BUCKET_CALLS | ACCOUNT_CALLS,
+                     unhandled="{name} cannot make a bucket public")
+    if isinstance(call, dict):
+        return call
+    bucket = call.request.get("bucketName")
+    if call.event_name in BUCKET_CALLS and not is_identifier(bucket):
+        why = str(EventError("detail.requestParameters.bucketName", bucket, "a bucket name"))
+        return skipped_event(config.common, f"malformed: {why}", record_ids(raw))
 
     if call.event_name in ACCOUNT_CALLS:
         # The account-wide setting changed: every bucket of the account, in every target region.
@@ -91,7 +73,7 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
             reader = _reader(target)
             return check_buckets(reader, reader.bucket_names(target.region), executor, config,
                                  scope=f"{call.event_name} in {target.account_id}",
-                                 extra=_trigger(call))
+                                 extra=trigger(call))
 
         regions = config.common.target_regions or (config.common.home_region,)
         return run_automation(config.common, account, run_id=context.aws_request_id,
@@ -100,7 +82,7 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
 
     def one_bucket(target: Target, executor: Executor) -> TargetRun:
         return check_buckets(_reader(target), [str(bucket)], executor, config,
-                             scope=f"{call.event_name} on {bucket}", extra=_trigger(call))
+                             scope=f"{call.event_name} on {bucket}", extra=trigger(call))
 
     return run_automation(config.common, one_bucket, run_id=context.aws_request_id,
                           remaining_ms=context.get_remaining_time_in_millis,

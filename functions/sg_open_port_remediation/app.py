@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opskit.actions import Executor
 from opskit.aws import Target
-from opskit.cloudtrail import API_CALL, not_actionable, parse_api_call, record_ids, skipped_event
+from opskit.cloudtrail import API_CALL, read_call, record_ids, skipped_event, trigger
 from opskit.events import EventError, require_object, require_scheduled_event
 from opskit.runner import TargetRun, run_automation
 from sg_open_port_remediation.events import CALLS, group_change
@@ -37,22 +37,14 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
 
         return run_automation(config.common, sweep, run_id=context.aws_request_id,
                               remaining_ms=context.get_remaining_time_in_millis)
-    ids = record_ids(raw)
+    call = read_call(raw, config.common, own_role_name=config.own_role_name, handled=CALLS,
+                     unhandled="{name} cannot open a port")
+    if isinstance(call, dict):
+        return call
     try:
-        call = parse_api_call(raw)
-        why = not_actionable(call, config.own_role_name)
-        if why is None and call.event_name not in CALLS:
-            why = f"{call.event_name} cannot open a port"
-        if why is not None:
-            return skipped_event(config.common, why, ids)
         change = group_change(call)
     except EventError as exc:
-        # Logged and skipped: raising would only make EventBridge deliver the same record again.
-        logger.warning("malformed CloudTrail event", extra={"error": str(exc), **ids})
-        return skipped_event(config.common, f"malformed: {exc}", ids)
-    trigger = {"trigger": {"event": call.event_name, "event_id": call.event_id,
-                           "time": call.event_time,
-                           "by": call.identity.get("arn", "unknown")}}
+        return skipped_event(config.common, f"malformed: {exc}", record_ids(raw))
 
     def one_group(target: Target, executor: Executor) -> TargetRun:
         ec2 = target.session.client("ec2")
@@ -62,7 +54,7 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
         label = group_id or change.group_name or "?"
         return check(ec2, executor, config, scope=f"{call.event_name} on {label}",
                      group_ids=[group_id or str(change.group_name)], opened_by=change.opened_by,
-                     extra=trigger)
+                     extra=trigger(call))
 
     return run_automation(config.common, one_group, run_id=context.aws_request_id,
                           remaining_ms=context.get_remaining_time_in_millis,

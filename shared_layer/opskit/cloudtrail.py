@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,3 +99,27 @@ def skipped_event(config: CommonConfig, why: str, ids: Mapping[str, Any]) -> dic
     logger.info("event skipped", extra={"why": why, **ids})
     return {"automation": config.automation, "dry_run": config.dry_run,
             "counts": count_outcomes([]), "skipped": why}
+
+
+def read_call(event: Mapping[str, Any], config: CommonConfig, *, own_role_name: str,
+              handled: Collection[str], unhandled: str) -> ApiCall | dict[str, Any]:
+    """The record to act on, or the handler's answer when there is none: a malformed record
+    (logged and skipped: raising would only make EventBridge deliver it again), a call that
+    changed nothing or was the automation's own, or a call the automation does not handle
+    (`unhandled` is a sentence about `{name}`)."""
+    ids = record_ids(event)
+    try:
+        call = parse_api_call(event)
+    except EventError as exc:
+        logger.warning("malformed CloudTrail event", extra={"error": str(exc), **ids})
+        return skipped_event(config, f"malformed: {exc}", ids)
+    why = not_actionable(call, own_role_name)
+    if why is None and call.event_name not in handled:
+        why = unhandled.format(name=call.event_name)
+    return call if why is None else skipped_event(config, why, ids)
+
+
+def trigger(call: ApiCall) -> dict[str, Any]:
+    """What a report says about the record that caused it."""
+    return {"trigger": {"event": call.event_name, "event_id": call.event_id,
+                        "time": call.event_time, "by": call.identity.get("arn", "unknown")}}
