@@ -15,6 +15,7 @@ from access_key_auditor.audit import audit_iam, audit_kms, summary
 from access_key_auditor.settings import AuditorConfig
 from opskit.actions import Executor, error_code
 from opskit.aws import Target
+from opskit.dispatch import worker
 from opskit.events import require_scheduled_event
 from opskit.runner import TargetRun, run_automation
 
@@ -29,6 +30,7 @@ def wait(seconds: float) -> None:
 
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
+@worker("access_key_auditor")
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     config = AuditorConfig.from_env()
@@ -52,4 +54,5 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
         return summary(executor, extra)
 
     return run_automation(config.common, work, run_id=context.aws_request_id,
-                          remaining_ms=context.get_remaining_time_in_millis)
+                          remaining_ms=context.get_remaining_time_in_millis,
+                          event=event.raw_event)

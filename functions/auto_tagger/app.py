@@ -16,6 +16,7 @@ from auto_tagger.tagging import skip_reason, tag_call
 from opskit.actions import Executor
 from opskit.aws import Target
 from opskit.cloudtrail import API_CALL, read_call, record_ids, skipped_event
+from opskit.dispatch import worker
 from opskit.events import require_object, require_scheduled_event
 from opskit.runner import TargetRun, run_automation
 
@@ -25,6 +26,7 @@ metrics = Metrics()
 
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
+@worker("auto_tagger")
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     config = TaggerConfig.from_env()
@@ -36,7 +38,8 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
             return sweep(target.session.client("resourcegroupstaggingapi"), executor, config)
 
         return run_automation(config.common, run_sweep, run_id=context.aws_request_id,
-                              remaining_ms=context.get_remaining_time_in_millis)
+                              remaining_ms=context.get_remaining_time_in_millis,
+                              event=event.raw_event)
     call = read_call(raw, config.common, own_role_name=config.own_role_name, handled=EXTRACTORS,
                      unhandled="{name} is not a supported create call")
     if isinstance(call, dict):

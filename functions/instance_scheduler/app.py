@@ -13,6 +13,7 @@ from instance_scheduler.scheduler import schedule_target
 from instance_scheduler.settings import SchedulerConfig
 from opskit.actions import Executor
 from opskit.aws import Target
+from opskit.dispatch import worker
 from opskit.events import require_scheduled_event
 from opskit.runner import TargetRun, run_automation
 
@@ -22,6 +23,7 @@ metrics = Metrics()
 
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
+@worker("instance_scheduler")
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     require_scheduled_event(event)
@@ -34,4 +36,5 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
         return schedule_target(target, executor, config, now)
 
     return run_automation(config.common, work, run_id=context.aws_request_id,
-                          remaining_ms=context.get_remaining_time_in_millis)
+                          remaining_ms=context.get_remaining_time_in_millis,
+                          event=event.raw_event)

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opskit.actions import Executor
 from opskit.aws import Target
+from opskit.dispatch import worker
 from opskit.events import EventError, require_scheduled_event
 from opskit.runner import TargetRun, run_automation
 from rds_backup.backup import Mode, run_backup
@@ -34,6 +35,7 @@ def read_mode(event: EventBridgeEvent) -> tuple[Mode, datetime]:
 
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
+@worker("rds_backup")
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     config = BackupConfig.from_env()
@@ -50,4 +52,5 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
         return run_backup(rds, dr, executor, settings, mode=mode, now=now, region=target.region)
 
     return run_automation(config.common, work, run_id=context.aws_request_id,
-                          remaining_ms=context.get_remaining_time_in_millis)
+                          remaining_ms=context.get_remaining_time_in_millis,
+                          event=event.raw_event)

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opskit.actions import Executor
 from opskit.aws import Target
+from opskit.dispatch import worker
 from opskit.events import require_scheduled_event
 from opskit.runner import TargetRun, run_automation
 from resource_cleanup.cleanup import Cleaner, run_cleanup
@@ -23,6 +24,7 @@ metrics = Metrics()
 
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
+@worker("resource_cleanup")
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     config = CleanupConfig.from_env()
@@ -37,4 +39,5 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
         return run_cleanup(finder, Cleaner(ec2, elbv2, logs, config), executor, config, now)
 
     return run_automation(config.common, work, run_id=context.aws_request_id,
-                          remaining_ms=context.get_remaining_time_in_millis)
+                          remaining_ms=context.get_remaining_time_in_millis,
+                          event=event.raw_event)

@@ -11,11 +11,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from opskit.actions import Executor
 from opskit.aws import Target
 from opskit.cloudtrail import API_CALL, read_call, record_ids, skipped_event, trigger
+from opskit.dispatch import worker
 from opskit.events import EventError, is_identifier, require_object, require_scheduled_event
 from opskit.runner import TargetRun, run_automation
 from s3_public_remediation.buckets import BucketReader
 from s3_public_remediation.remediation import check_buckets
-from s3_public_remediation.settings import S3Config
+from s3_public_remediation.settings import AUTOMATION, S3Config
 
 logger = Logger()
 metrics = Metrics()
@@ -43,6 +44,7 @@ def _reader(target: Target) -> BucketReader:
 
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
+@worker(AUTOMATION)
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     config = S3Config.from_env()
@@ -56,7 +58,8 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
                                  scope=f"sweep of {target.region}")
 
         return run_automation(config.common, sweep, run_id=context.aws_request_id,
-                              remaining_ms=context.get_remaining_time_in_millis)
+                              remaining_ms=context.get_remaining_time_in_millis,
+                              event=event.raw_event)
     call = read_call(raw, config.common, own_role_name=config.own_role_name,
                      handled=BUCKET_CALLS | ACCOUNT_CALLS,
                      unhandled="{name} cannot make a bucket public")

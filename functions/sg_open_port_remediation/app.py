@@ -11,12 +11,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from opskit.actions import Executor
 from opskit.aws import Target
 from opskit.cloudtrail import API_CALL, read_call, record_ids, skipped_event, trigger
+from opskit.dispatch import worker
 from opskit.events import EventError, require_object, require_scheduled_event
 from opskit.runner import TargetRun, run_automation
 from sg_open_port_remediation.events import CALLS, group_change
 from sg_open_port_remediation.inventory import group_ids_named
 from sg_open_port_remediation.remediation import check
-from sg_open_port_remediation.settings import SgConfig
+from sg_open_port_remediation.settings import AUTOMATION, SgConfig
 
 logger = Logger()
 metrics = Metrics()
@@ -24,6 +25,7 @@ metrics = Metrics()
 
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
+@worker(AUTOMATION)
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     config = SgConfig.from_env()
@@ -36,7 +38,8 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
                          scope=f"sweep of {target.region}")
 
         return run_automation(config.common, sweep, run_id=context.aws_request_id,
-                              remaining_ms=context.get_remaining_time_in_millis)
+                              remaining_ms=context.get_remaining_time_in_millis,
+                              event=event.raw_event)
     call = read_call(raw, config.common, own_role_name=config.own_role_name, handled=CALLS,
                      unhandled="{name} cannot open a port")
     if isinstance(call, dict):

@@ -12,6 +12,7 @@ import boto3
 import botocore.session
 from botocore.config import Config
 
+from opskit import discovery
 from opskit.config import CommonConfig
 
 if TYPE_CHECKING:
@@ -128,11 +129,26 @@ class SessionFactory:
             return creds
 
 
-def target_pairs(config: CommonConfig, home_account: str) -> list[tuple[str, str]]:
-    """Every (account, region) to run against: the configured lists, else this account/region."""
-    accounts = config.target_accounts or (home_account,)
-    regions = config.target_regions or (config.home_region,)
-    return [(account, region) for account in accounts for region in regions]
+def target_pairs(config: CommonConfig, home_account: str,
+                 base: boto3.Session | None = None) -> list[tuple[str, str]]:
+    """Every (account, region) to run against: the configured lists, else this account/region.
+    `organization` and OU ids expand to their active accounts; `all` to the enabled regions."""
+    accounts: list[str] = []
+    wanted = config.target_accounts or (home_account,)
+    parents = [a for a in wanted if discovery.is_parent_id(a)]
+    if discovery.ORGANIZATION in wanted or parents:
+        org = (base or boto3.Session()).client("organizations", config=CLIENT_CONFIG)
+        if discovery.ORGANIZATION in wanted:
+            accounts.extend(discovery.organization_accounts(org))
+        if parents:
+            accounts.extend(discovery.accounts_under(org, parents))
+    accounts.extend(a for a in wanted if a != discovery.ORGANIZATION and a not in parents)
+    regions = list(config.target_regions or (config.home_region,))
+    if discovery.ALL_REGIONS in regions:
+        ec2 = (base or boto3.Session()).client("ec2", region_name=config.home_region,
+                                               config=CLIENT_CONFIG)
+        regions = discovery.enabled_regions(ec2)
+    return [(account, region) for account in dict.fromkeys(accounts) for region in regions]
 
 
 @dataclass(frozen=True, slots=True)

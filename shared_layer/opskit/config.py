@@ -12,6 +12,8 @@ from typing import Any
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _ROLE_NAME_RE = re.compile(r"^[\w+=,.@/-]{1,64}$")
+_PARENT_RE = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
+_QUEUE_URL_RE = re.compile(r"^https://sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/\d{12}/[\w-]{1,80}$")
 _TOPIC_ARN_RE = re.compile(r"^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$")
 _TRUE = frozenset({"true", "yes", "1", "on"})
 _FALSE = frozenset({"false", "no", "0", "off"})
@@ -121,6 +123,8 @@ class CommonConfig:
     assume_role_name: str
     alert_topic_arn: str | None
     home_region: str
+    # Dispatch mode: the scheduled run sends one message per target here; workers run them.
+    dispatch_queue_url: str | None = None
 
     @classmethod
     def from_env(cls, automation: str, environ: Mapping[str, str] | None = None) -> CommonConfig:
@@ -134,12 +138,17 @@ class CommonConfig:
             # Safe by default: a missing DRY_RUN means dry-run.
             dry_run=env.flag("DRY_RUN", default=True),
             exemption_tag_key=env.text("EXEMPTION_TAG_KEY", "opskit:exempt"),
-            target_accounts=env.items("TARGET_ACCOUNTS", item=is_account_id,
-                                     expected="12-digit account ids, comma-separated"),
-            target_regions=env.items("TARGET_REGIONS", item=is_region,
-                                    expected="region names such as eu-west-1, comma-separated"),
+            target_accounts=env.items(
+                "TARGET_ACCOUNTS", item=lambda v: is_account_id(v) or v == "organization"
+                or _PARENT_RE.fullmatch(v) is not None,
+                expected="12-digit account ids, organization, or OU ids, comma-separated"),
+            target_regions=env.items(
+                "TARGET_REGIONS", item=lambda v: is_region(v) or v == "all",
+                expected="region names such as eu-west-1, or all, comma-separated"),
             assume_role_name=env.text("ASSUME_ROLE_NAME", "OpskitExecutionRole",
                                      pattern=_ROLE_NAME_RE.pattern),
             alert_topic_arn=topic,
             home_region=home_region,
+            dispatch_queue_url=(env.text("DISPATCH_QUEUE_URL", pattern=_QUEUE_URL_RE.pattern)
+                                if env.raw("DISPATCH_QUEUE_URL") else None),
         )

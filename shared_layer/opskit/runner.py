@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from opskit import dispatch
 from opskit.actions import Executor, count_outcomes
 from opskit.aws import SessionFactory, Target, TargetFailure, for_each_target, target_pairs
 from opskit.config import CommonConfig
@@ -49,6 +50,7 @@ def run_automation(
     factory: SessionFactory | None = None,
     pairs: list[tuple[str, str]] | None = None,
     remaining_ms: Callable[[], int] | None = None,
+    event: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run `work` on every target (or on `pairs`, for an event about one account and region),
     publish one report per target, return the run summary.
@@ -99,7 +101,17 @@ def run_automation(
                                    f"{failure.region}",
                              extra={"error": failure.error}))
 
-    pairs = pairs or target_pairs(config, factory.home_account())
+    worker_target = dispatch.WORKER_TARGET.get()
+    if worker_target is not None:
+        pairs = [worker_target]  # a dispatched message: exactly its target
+    pairs = pairs or target_pairs(config, factory.home_account(), factory.base)
+    if config.dispatch_queue_url and worker_target is None and event is not None:
+        sqs = factory.base.client("sqs", region_name=config.dispatch_queue_url.split(".")[1])
+        refused = dispatch.send(sqs, config.dispatch_queue_url, config.automation, pairs, event)
+        logger.info("dispatched", extra={"targets": len(pairs), "refused": refused})
+        return {"automation": config.automation, "dry_run": config.dry_run,
+                "counts": count_outcomes([]), "dispatched": len(pairs) - len(refused),
+                "refused": refused, "targets": [], "failed_targets": []}
     results, failures = for_each_target(pairs, factory, on_target, on_failure, out_of_time)
     reports = [report for _, report in results]
     totals = count_outcomes([])

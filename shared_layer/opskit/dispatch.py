@@ -1,0 +1,104 @@
+"""Dispatch mode: the scheduled run fans out one SQS message per (automation, account, region);
+the automation's own function consumes them, one target per message.
+
+A worker run is the same code as a single run (`run_automation`) limited to the message's
+target, so one slow or broken account delays or fails only its own message, which SQS retries
+and finally moves to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+from collections.abc import Callable, Sequence
+from functools import wraps
+from typing import TYPE_CHECKING, Any
+
+from opskit.events import EventError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+SCHEMA = "opskit.dispatch/1"
+SEND_BATCH = 10  # SendMessageBatch takes up to 10 messages
+# Set while a worker runs one message: run_automation then runs exactly this target.
+WORKER_TARGET: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "opskit_worker_target", default=None)
+
+
+def message(automation: str, account: str, region: str, event: dict[str, Any]) -> str:
+    return json.dumps({"schema": SCHEMA, "automation": automation, "account": account,
+                       "region": region, "event": event}, default=str)
+
+
+def send(sqs: SQSClient, queue_url: str, automation: str, pairs: Sequence[tuple[str, str]],
+         event: dict[str, Any]) -> list[str]:
+    """Sends one message per target; returns the targets SQS refused (as 'account/region')."""
+    refused: list[str] = []
+    for start in range(0, len(pairs), SEND_BATCH):
+        batch = pairs[start:start + SEND_BATCH]
+        entries = [{"Id": str(i), "MessageBody": message(automation, account, region, event)}
+                   for i, (account, region) in enumerate(batch)]
+        response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)  # type: ignore[arg-type]
+        refused.extend("/".join(batch[int(f["Id"])]) for f in response.get("Failed", []))
+    return refused
+
+
+def parse(body: str, automation: str) -> tuple[tuple[str, str], dict[str, Any]]:
+    """A message's target and scheduled event; EventError naming the field otherwise."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        raise EventError("body", body[:80], "a JSON dispatch message") from None
+    if not isinstance(value, dict) or value.get("schema") != SCHEMA:
+        raise EventError("body.schema", value.get("schema") if isinstance(value, dict) else None,
+                         SCHEMA)
+    if value.get("automation") != automation:
+        raise EventError("body.automation", value.get("automation"), automation)
+    for field in ("account", "region"):
+        if not isinstance(value.get(field), str):
+            raise EventError(f"body.{field}", value.get(field), "a string")
+    if not isinstance(value.get("event"), dict):
+        raise EventError("body.event", value.get("event"), "the scheduled event")
+    return (value["account"], value["region"]), value["event"]
+
+
+def is_dispatch_batch(event: object) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    return (isinstance(records, list) and bool(records)
+            and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records))
+
+
+Handler = Callable[[Any, Any], dict[str, Any]]
+
+
+def worker(automation: str) -> Callable[[Handler], Handler]:
+    """Lets a scheduled handler consume its dispatch queue: each SQS record runs the handler on
+    the record's event, for the record's target only. A record whose run raised or whose target
+    failed is returned in batchItemFailures, so SQS retries just that one."""
+
+    def decorate(handler: Handler) -> Handler:
+        @wraps(handler)
+        def wrapped(event: Any, context: Any) -> dict[str, Any]:
+            if not is_dispatch_batch(event):
+                return handler(event, context)
+            failures: list[dict[str, str]] = []
+            results: list[dict[str, Any]] = []
+            for record in event["Records"]:
+                try:
+                    target, inner = parse(str(record.get("body", "")), automation)
+                    token = WORKER_TARGET.set(target)
+                    try:
+                        result = handler(inner, context)
+                    finally:
+                        WORKER_TARGET.reset(token)
+                    results.append(result)
+                    if result.get("failed_targets"):
+                        failures.append({"itemIdentifier": record["messageId"]})
+                except Exception:
+                    failures.append({"itemIdentifier": str(record.get("messageId", ""))})
+            return {"batchItemFailures": failures, "runs": results}
+
+        return wrapped
+
+    return decorate
