@@ -1,0 +1,155 @@
+"""member-role.yaml holds, per automation, exactly the statements its function needs in a member
+account: the function's own statements in template.yaml, minus those about this stack (alert
+topic, export role and key, queues, assuming roles). Regenerate it after a change of the
+template's policies with `python -m tests.test_member_role`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+MEMBER = ROOT / "member-role.yaml"
+# Automations that act in member accounts (the Slack notifier and the key rotation stay home).
+MEMBER_AUTOMATIONS = ("InstanceScheduler", "AutoTagger", "S3PublicRemediation",
+                      "SgOpenPortRemediation", "RdsBackup", "AccessKeyAuditor",
+                      "ResourceCleanup", "SelfHealing")
+HOME_ONLY = {"Report", "ReportEncryption", "TargetAccounts", "DispatchQueue", "DiscoverTargets"}
+SHARED_PARAMETERS = {"TagPrefix"}
+
+
+class _Loader(yaml.SafeLoader):
+    """CloudFormation's short tags become their long form (!Sub x -> {"Fn::Sub": x})."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {"Ref": value} if suffix == "Ref" else {f"Fn::{suffix}": value}
+
+
+_Loader.add_multi_constructor("!", _tag)
+
+
+def load(path: Path) -> dict[str, Any]:
+    return dict(yaml.load(path.read_text(), Loader=_Loader))  # noqa: S506 - a SafeLoader
+
+
+def _names(value: Any) -> set[str]:
+    """Every resource or parameter a statement refers to."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "Ref" and isinstance(item, str) and not item.startswith("AWS::"):
+                found.add(item)
+            elif key == "Fn::GetAtt":
+                found.add(str(item[0] if isinstance(item, list) else item).split(".")[0])
+            elif key == "Fn::Sub" and isinstance(item, str):
+                found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}!]+)\}", item)
+                          if not m.startswith("AWS::")}
+            found |= _names(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _names(item)
+    return found
+
+
+def member_statements(template: dict[str, Any], automation: str) -> list[dict[str, Any]]:
+    function = template["Resources"][f"{automation}Function"]
+    kept = []
+    for statement in function["Properties"]["Policies"][0]["Statement"]:
+        if "Fn::If" in statement or statement.get("Sid") in HOME_ONLY:
+            continue  # optional (stack-parameter) statements and the stack's own resources
+        if _names(statement) - SHARED_PARAMETERS:
+            continue  # about a resource of this stack (the export role and key)
+        kept.append(statement)
+    return kept
+
+
+def render(template: dict[str, Any]) -> dict[str, Any]:
+    parameters: dict[str, Any] = {
+        "OpskitAccountId": {"Type": "String", "AllowedPattern": "^\\d{12}$",
+                            "Description": "The account where the opskit stack runs."},
+        "OpskitStackName": {"Type": "String", "Default": "opskit",
+                            "Description": "The opskit stack's name: its function roles start "
+                                           "with it."},
+        "OrganizationId": {"Type": "String", "AllowedPattern": "^o-[a-z0-9]{10,32}$",
+                           "Description": "Only principals of this organization may assume "
+                                          "the role."},
+        "RoleName": {"Type": "String", "Default": "OpskitExecutionRole",
+                     "Description": "The opskit stack's AssumeRoleName."},
+        "TagPrefix": {"Type": "String", "Default": "opskit:",
+                      "Description": "The opskit stack's TagPrefix (the auto-tagger's keys)."},
+    }
+    conditions: dict[str, Any] = {}
+    resources: dict[str, Any] = {
+        "ExecutionRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "RoleName": {"Ref": "RoleName"},
+                "Description": "Assumed by the opskit automations of the opskit account",
+                "MaxSessionDuration": 3600,
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"AWS": {"Fn::Sub":
+                                          "arn:${AWS::Partition}:iam::${OpskitAccountId}:root"}},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}},
+                        "ArnLike": {"aws:PrincipalArn": {"Fn::Sub":
+                            "arn:${AWS::Partition}:iam::${OpskitAccountId}:role/"
+                            "${OpskitStackName}-*"}}}}]}}}}
+    for automation in MEMBER_AUTOMATIONS:
+        parameters[f"Enable{automation}"] = {"Type": "String", "Default": "true",
+                                              "AllowedValues": ["true", "false"]}
+        conditions[f"{automation}Enabled"] = {
+            "Fn::Equals": [{"Ref": f"Enable{automation}"}, "true"]}
+        resources[f"{automation}Policy"] = {
+            "Type": "AWS::IAM::RolePolicy",
+            "Condition": f"{automation}Enabled",
+            "Properties": {"RoleName": {"Ref": "ExecutionRole"},
+                           "PolicyName": f"opskit-{automation}",
+                           "PolicyDocument": {"Version": "2012-10-17",
+                                              "Statement": member_statements(template,
+                                                                             automation)}}}
+    return {"AWSTemplateFormatVersion": "2010-09-09",
+            "Description": "opskit member-account role: deploy as a StackSet to every account "
+                           "the automations act in. Generated from template.yaml by "
+                           "tests/test_member_role.py.",
+            "Parameters": parameters, "Conditions": conditions, "Resources": resources,
+            "Outputs": {"RoleArn": {"Value": {"Fn::GetAtt": ["ExecutionRole", "Arn"]}}}}
+
+
+def test_member_role_matches_the_template() -> None:
+    assert load(MEMBER) == render(load(TEMPLATE)), "run: python -m tests.test_member_role"
+
+
+def test_the_member_role_trusts_only_the_opskit_roles_of_the_organization() -> None:
+    trust = load(MEMBER)["Resources"]["ExecutionRole"]["Properties"]["AssumeRolePolicyDocument"]
+    (statement,) = trust["Statement"]
+    assert statement["Condition"]["StringEquals"] == {
+        "aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
+    assert "aws:PrincipalArn" in statement["Condition"]["ArnLike"]
+    for policy in (r for r in load(MEMBER)["Resources"].values()
+                   if r["Type"] == "AWS::IAM::RolePolicy"):
+        for item in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = item["Action"] if isinstance(item["Action"], list) else [item["Action"]]
+            assert "*" not in actions
+            assert not {"sts:AssumeRole", "sns:Publish"} & set(actions)  # home-only
+
+
+if __name__ == "__main__":
+    header = ("# Generated from template.yaml by tests/test_member_role.py: do not edit by hand.\n"
+              "# Deploy as a CloudFormation StackSet to every member account (docs/"
+              "organization-scale.md).\n")
+    MEMBER.write_text(header + yaml.safe_dump(render(load(TEMPLATE)), sort_keys=False,
+                                              width=100))
+    print(f"written {MEMBER}")
