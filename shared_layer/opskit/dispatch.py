@@ -24,28 +24,35 @@ SEND_BATCH = 10  # SendMessageBatch takes up to 10 messages
 # Set while a worker runs one message: run_automation then runs exactly this target.
 WORKER_TARGET: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
     "opskit_worker_target", default=None)
+# The dispatching run's id and target count, which every target's report carries, so the
+# reports of one run can be told apart and shown together.
+WORKER_RUN: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "opskit_worker_run", default=None)
 
 
-def message(automation: str, account: str, region: str, event: dict[str, Any]) -> str:
+def message(automation: str, account: str, region: str, event: dict[str, Any],
+            run: dict[str, Any] | None = None) -> str:
     return json.dumps({"schema": SCHEMA, "automation": automation, "account": account,
-                       "region": region, "event": event}, default=str)
+                       "region": region, "event": event, "run": run or {}}, default=str)
 
 
 def send(sqs: SQSClient, queue_url: str, automation: str, pairs: Sequence[tuple[str, str]],
-         event: dict[str, Any]) -> list[str]:
+         event: dict[str, Any], run_id: str = "") -> list[str]:
     """Sends one message per target; returns the targets SQS refused (as 'account/region')."""
     refused: list[str] = []
+    run = {"run_id": run_id, "targets": len(pairs)}
     for start in range(0, len(pairs), SEND_BATCH):
         batch = pairs[start:start + SEND_BATCH]
-        entries = [{"Id": str(i), "MessageBody": message(automation, account, region, event)}
+        entries = [{"Id": str(i),
+                    "MessageBody": message(automation, account, region, event, run)}
                    for i, (account, region) in enumerate(batch)]
         response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)  # type: ignore[arg-type]
         refused.extend("/".join(batch[int(f["Id"])]) for f in response.get("Failed", []))
     return refused
 
 
-def parse(body: str, automation: str) -> tuple[tuple[str, str], dict[str, Any]]:
-    """A message's target and scheduled event; EventError naming the field otherwise."""
+def parse(body: str, automation: str) -> tuple[tuple[str, str], dict[str, Any], dict[str, Any]]:
+    """A message's target, scheduled event and run; EventError naming the field otherwise."""
     try:
         value = json.loads(body)
     except ValueError:
@@ -60,7 +67,8 @@ def parse(body: str, automation: str) -> tuple[tuple[str, str], dict[str, Any]]:
             raise EventError(f"body.{field}", value.get(field), "a string")
     if not isinstance(value.get("event"), dict):
         raise EventError("body.event", value.get("event"), "the scheduled event")
-    return (value["account"], value["region"]), value["event"]
+    run: dict[str, Any] = value["run"] if isinstance(value.get("run"), dict) else {}
+    return (value["account"], value["region"]), value["event"], run
 
 
 def is_dispatch_batch(event: object) -> bool:
@@ -86,12 +94,13 @@ def worker(automation: str) -> Callable[[Handler], Handler]:
             results: list[dict[str, Any]] = []
             for record in event["Records"]:
                 try:
-                    target, inner = parse(str(record.get("body", "")), automation)
-                    token = WORKER_TARGET.set(target)
+                    target, inner, run = parse(str(record.get("body", "")), automation)
+                    token, run_token = WORKER_TARGET.set(target), WORKER_RUN.set(run)
                     try:
                         result = handler(inner, context)
                     finally:
                         WORKER_TARGET.reset(token)
+                        WORKER_RUN.reset(run_token)
                     results.append(result)
                     if result.get("failed_targets"):
                         failures.append({"itemIdentifier": record["messageId"]})

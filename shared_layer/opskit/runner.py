@@ -83,8 +83,12 @@ def run_automation(
         result = work(target, executor)
         run = RunContext(config.automation, target.account_id, target.region, run_id,
                          config.dry_run)
+        extra = dict(result.extra)
+        dispatched = dispatch.WORKER_RUN.get()
+        if dispatched:
+            extra["dispatch"] = dispatched  # one target of a dispatched run
         report = build_report(run, executor.outcomes, title=result.title,
-                              severity=result.severity, extra=result.extra)
+                              severity=result.severity, extra=extra)
         record_counts(report["counts"])
         logger.info("target done", extra={"target": str(target), "counts": report["counts"],
                                           "title": report["title"], **result.extra})
@@ -107,7 +111,8 @@ def run_automation(
     pairs = pairs or target_pairs(config, factory.home_account(), factory.base)
     if config.dispatch_queue_url and worker_target is None and event is not None:
         sqs = factory.base.client("sqs", region_name=config.dispatch_queue_url.split(".")[1])
-        refused = dispatch.send(sqs, config.dispatch_queue_url, config.automation, pairs, event)
+        refused = dispatch.send(sqs, config.dispatch_queue_url, config.automation, pairs, event,
+                                run_id)
         logger.info("dispatched", extra={"targets": len(pairs), "refused": refused})
         return {"automation": config.automation, "dry_run": config.dry_run,
                 "counts": count_outcomes([]), "dispatched": len(pairs) - len(refused),

@@ -145,3 +145,44 @@ def test_a_worker_runs_each_message_for_its_target_and_reports_only_failed_ones(
         "garbled", "no-role"]
     states = boto3.client("ec2").describe_instances(InstanceIds=ids)["Reservations"]
     assert {i["State"]["Name"] for r in states for i in r["Instances"]} == {"stopped"}
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_target_that_keeps_failing_ends_in_the_dead_letter_queue(
+        lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The queue's redrive (as the template sets it) with the worker's partial failures."""
+    from botocore.exceptions import ClientError
+
+    from opskit.aws import SessionFactory
+
+    sqs = boto3.client("sqs")
+    dlq = sqs.create_queue(QueueName="work-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    work = sqs.create_queue(QueueName="work", Attributes={
+        "VisibilityTimeout": "0",
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"})})[
+        "QueueUrl"]
+    monkeypatch.setenv("DISPATCH_QUEUE_URL", work)
+
+    def denied(self: SessionFactory, account: str, region: str) -> Any:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no role"}}, "AssumeRole")
+
+    monkeypatch.setattr(SessionFactory, "session_for", denied)
+    sqs.send_message(QueueUrl=work, MessageBody=message("instance_scheduler", "222222222222",
+                                                        "eu-west-1", EVENT))
+    attempts = 0
+    while True:  # what the SQS event source mapping does
+        received = sqs.receive_message(QueueUrl=work, MaxNumberOfMessages=1).get("Messages", [])
+        if not received:
+            break
+        attempts += 1
+        record = {"messageId": received[0]["MessageId"], "body": received[0]["Body"],
+                  "eventSource": "aws:sqs", "receiptHandle": received[0]["ReceiptHandle"]}
+        result = _handle({"Records": [record]}, lambda_context)
+        if not result["batchItemFailures"]:
+            sqs.delete_message(QueueUrl=work, ReceiptHandle=received[0]["ReceiptHandle"])
+        assert attempts < 5
+    assert attempts == 2
+    (dead,) = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]
+    assert json.loads(dead["Body"])["account"] == "222222222222"

@@ -163,3 +163,4 @@ def test_exactly_one_webhook_source_is_required(lambda_context: FakeLambdaContex
     with pytest.raises(ValueError, match="SLACK_WEBHOOK_SECRET='opskit/slack-webhooks' is "
                                          "invalid: expected exactly one of"):
         app.lambda_handler(sqs_event(sns_envelope("hello")), lambda_context)
+

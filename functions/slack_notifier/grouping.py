@@ -1,0 +1,46 @@
+"""The reports of one dispatched run (one per target) shown as one Slack message per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from slack_notifier.renderers import Incoming
+
+_RANK = {"info": 0, "ok": 0, "warning": 1, "critical": 2}
+
+
+def dispatch_key(incoming: Incoming) -> tuple[str, str] | None:
+    """(automation, dispatching run id) for a target's report of a dispatched run, else None."""
+    payload = incoming.payload
+    if not isinstance(payload, dict) or payload.get("schema") != "opskit.report/1":
+        return None
+    run = payload.get("dispatch")
+    if not isinstance(run, dict) or not run.get("run_id"):
+        return None
+    return str(payload.get("automation", "")), str(run["run_id"])
+
+
+def merge(reports: Sequence[Incoming]) -> Incoming:
+    """One report standing for several targets: the worst severity, summed counts, one line a
+    target (its account and region, title and counts)."""
+    payloads: list[dict[str, Any]] = [r.payload for r in reports]
+    first = payloads[0]
+    counts = {k: sum(int(p.get("counts", {}).get(k, 0) or 0) for p in payloads)
+              for k in ("done", "planned", "skipped", "failed")}
+    severity = max((str(p.get("severity", "info")) for p in payloads),
+                   key=lambda s: _RANK.get(s, 1))
+    total = first["dispatch"].get("targets") or len(payloads)
+    lines: list[dict[str, Any]] = []
+    for p in sorted(payloads, key=lambda p: (str(p.get("account")), str(p.get("region")))):
+        failed = bool(p.get("counts", {}).get("failed") or p.get("error"))
+        lines.append({"resource": f"{p.get('account')}/{p.get('region')}",
+                      "resource_type": "target", "action": "run",
+                      "status": "failed" if failed else "done",
+                      "reason": str(p.get("title", "")), "details": {}})
+    shown = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing to do"
+    merged = {**first, "severity": severity, "counts": counts, "actions": lines,
+              "account": "", "region": "", "error": None,
+              "title": f"{first.get('automation')}: {len(payloads)} of {total} targets "
+                       f"reported ({shown})"}
+    return Incoming(payload=merged, region=reports[0].region)
