@@ -37,7 +37,7 @@ def message(automation: str, account: str, region: str, event: dict[str, Any],
 
 
 def send(sqs: SQSClient, queue_url: str, automation: str, pairs: Sequence[tuple[str, str]],
-         event: dict[str, Any], run_id: str = "") -> list[str]:
+         event: dict[str, Any], *, run_id: str = "") -> list[str]:
     """Sends one message per target; returns the targets SQS refused (as 'account/region')."""
     refused: list[str] = []
     run = {"run_id": run_id, "targets": len(pairs)}

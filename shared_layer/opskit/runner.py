@@ -112,7 +112,7 @@ def run_automation(
     if config.dispatch_queue_url and worker_target is None and event is not None:
         sqs = factory.base.client("sqs", region_name=config.dispatch_queue_url.split(".")[1])
         refused = dispatch.send(sqs, config.dispatch_queue_url, config.automation, pairs, event,
-                                run_id)
+                                run_id=run_id)
         logger.info("dispatched", extra={"targets": len(pairs), "refused": refused})
         return {"automation": config.automation, "dry_run": config.dry_run,
                 "counts": count_outcomes([]), "dispatched": len(pairs) - len(refused),
