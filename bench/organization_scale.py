@@ -129,9 +129,9 @@ def main() -> str:
         *rows,
         "",
         "In single mode a slow account delays every account after it and the whole run must fit "
-        "in one 15-minute invocation; in dispatch mode it holds one worker, and each target has "
-        "its own 15 minutes. Throughput grows with the workers until opskit's own time per target "
-        "(sessions, report) dominates.",
+        "in one invocation; in dispatch mode it holds one worker, and each target has a whole "
+        "invocation (the function's timeout) of its own. Throughput grows with the workers "
+        "until opskit's own time per target (sessions, report) dominates.",
     ])
 
 

@@ -19,6 +19,10 @@ MEMBER_AUTOMATIONS = ("InstanceScheduler", "AutoTagger", "S3PublicRemediation",
                       "SgOpenPortRemediation", "RdsBackup", "AccessKeyAuditor",
                       "ResourceCleanup", "SelfHealing")
 HOME_ONLY = {"Report", "ReportEncryption", "TargetAccounts", "DispatchQueue", "DiscoverTargets"}
+# The template's optional statements that members need too, each behind a member parameter.
+OPTIONAL = {"HasReplacementCidrs": ("AllowSgReplacement", "the open-port remediation's "
+                                    "ReplacementCidrs is set"),
+            "TurnsOnKmsRotation": ("AllowKmsRotation", "the stack's EnableKmsRotation is true")}
 SHARED_PARAMETERS = {"TagPrefix"}
 
 
@@ -66,8 +70,14 @@ def member_statements(template: dict[str, Any], automation: str) -> list[dict[st
     function = template["Resources"][f"{automation}Function"]
     kept = []
     for statement in function["Properties"]["Policies"][0]["Statement"]:
-        if "Fn::If" in statement or statement.get("Sid") in HOME_ONLY:
-            continue  # optional (stack-parameter) statements and the stack's own resources
+        if "Fn::If" in statement:
+            condition, chosen, _ = statement["Fn::If"]
+            if condition in OPTIONAL:
+                kept.append({"Fn::If": [f"{OPTIONAL[condition][0]}On", chosen,
+                                        {"Ref": "AWS::NoValue"}]})
+            continue  # other optional statements are about this stack (DR key, queues)
+        if statement.get("Sid") in HOME_ONLY:
+            continue  # the stack's own resources
         if _names(statement) - SHARED_PARAMETERS:
             continue  # about a resource of this stack (the export role and key)
         kept.append(statement)
@@ -90,6 +100,11 @@ def render(template: dict[str, Any]) -> dict[str, Any]:
                       "Description": "The opskit stack's TagPrefix (the auto-tagger's keys)."},
     }
     conditions: dict[str, Any] = {}
+    for parameter, when in OPTIONAL.values():
+        parameters[parameter] = {"Type": "String", "Default": "false",
+                                 "AllowedValues": ["true", "false"],
+                                 "Description": f"true when {when}."}
+        conditions[f"{parameter}On"] = {"Fn::Equals": [{"Ref": parameter}, "true"]}
     resources: dict[str, Any] = {
         "ExecutionRole": {
             "Type": "AWS::IAM::Role",
@@ -140,7 +155,8 @@ def test_the_member_role_trusts_only_the_opskit_roles_of_the_organization() -> N
     assert "aws:PrincipalArn" in statement["Condition"]["ArnLike"]
     for policy in (r for r in load(MEMBER)["Resources"].values()
                    if r["Type"] == "AWS::IAM::RolePolicy"):
-        for item in policy["Properties"]["PolicyDocument"]["Statement"]:
+        for entry in policy["Properties"]["PolicyDocument"]["Statement"]:
+            item = entry["Fn::If"][1] if "Fn::If" in entry else entry
             actions = item["Action"] if isinstance(item["Action"], list) else [item["Action"]]
             assert "*" not in actions
             assert not {"sts:AssumeRole", "sns:Publish"} & set(actions)  # home-only

@@ -36,7 +36,11 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
     config = AuditorConfig.from_env()
     require_scheduled_event(event)
     now = datetime.fromisoformat(event.raw_event["time"]).astimezone(UTC)
-    iam_region = (config.common.target_regions or (config.common.home_region,))[0]
+    # IAM is global: audited once per account, in the stack's region (or the first target
+    # region when the stack's is not a target).
+    regions = config.common.target_regions
+    iam_region = (regions[0] if regions and "all" not in regions
+                  and config.common.home_region not in regions else config.common.home_region)
 
     def work(target: Target, executor: Executor) -> TargetRun:
         extra: dict[str, Any] = {"mode": config.mode.value}

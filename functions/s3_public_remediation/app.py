@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opskit.actions import Executor
-from opskit.aws import Target
+from opskit.aws import Target, target_regions
 from opskit.cloudtrail import API_CALL, read_call, record_ids, skipped_event, trigger
 from opskit.dispatch import worker
 from opskit.events import EventError, is_identifier, require_object, require_scheduled_event
@@ -78,7 +78,7 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
                                  scope=f"{call.event_name} in {target.account_id}",
                                  extra=trigger(call))
 
-        regions = config.common.target_regions or (config.common.home_region,)
+        regions = target_regions(config.common)
         return run_automation(config.common, account, run_id=context.aws_request_id,
                               remaining_ms=context.get_remaining_time_in_millis,
                               pairs=[(call.account, region) for region in regions])

@@ -143,12 +143,18 @@ def target_pairs(config: CommonConfig, home_account: str,
         if parents:
             accounts.extend(discovery.accounts_under(org, parents))
     accounts.extend(a for a in wanted if a != discovery.ORGANIZATION and a not in parents)
+    regions = target_regions(config, base)
+    return [(account, region) for account in dict.fromkeys(accounts) for region in regions]
+
+
+def target_regions(config: CommonConfig, base: boto3.Session | None = None) -> list[str]:
+    """The configured regions, `all` meaning the regions enabled in this account."""
     regions = list(config.target_regions or (config.home_region,))
     if discovery.ALL_REGIONS in regions:
         ec2 = (base or boto3.Session()).client("ec2", region_name=config.home_region,
                                                config=CLIENT_CONFIG)
         regions = discovery.enabled_regions(ec2)
-    return [(account, region) for account in dict.fromkeys(accounts) for region in regions]
+    return regions
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,8 @@ and every region enabled in the account."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -21,11 +21,16 @@ def is_parent_id(value: str) -> bool:
     return _PARENT.fullmatch(value) is not None
 
 
+def _active(account: Mapping[str, Any]) -> bool:
+    """`State` (newer) or `Status` (retired in 2026) says ACTIVE; an account saying neither is
+    left out rather than acted on."""
+    return (account.get("State") or account.get("Status")) == "ACTIVE"
+
+
 def organization_accounts(org: OrganizationsClient) -> list[str]:
     accounts: list[str] = []
     for page in org.get_paginator("list_accounts").paginate():
-        accounts.extend(a["Id"] for a in page.get("Accounts", [])
-                        if a.get("Status", "ACTIVE") == "ACTIVE")
+        accounts.extend(a["Id"] for a in page.get("Accounts", []) if _active(a))
     return sorted(accounts)
 
 
@@ -36,8 +41,7 @@ def accounts_under(org: OrganizationsClient, parents: Iterable[str]) -> list[str
     while pending:
         parent = pending.pop()
         for page in org.get_paginator("list_accounts_for_parent").paginate(ParentId=parent):
-            found.update(a["Id"] for a in page.get("Accounts", [])
-                         if a.get("Status", "ACTIVE") == "ACTIVE")
+            found.update(a["Id"] for a in page.get("Accounts", []) if _active(a))
         for units in org.get_paginator("list_organizational_units_for_parent").paginate(
                 ParentId=parent):
             pending.extend(ou["Id"] for ou in units.get("OrganizationalUnits", []))

@@ -100,10 +100,12 @@ def run_automation(
         record_target_failure(failure.account_id, failure.region, failure.error)
         run = RunContext(config.automation, failure.account_id, failure.region, run_id,
                          config.dry_run)
+        extra: dict[str, Any] = {"error": failure.error}
+        if dispatch.WORKER_RUN.get():
+            extra["dispatch"] = dispatch.WORKER_RUN.get()
         publish(build_report(run, [], severity="critical",
                              title=f"{config.automation} failed in {failure.account_id}/"
-                                   f"{failure.region}",
-                             extra={"error": failure.error}))
+                                   f"{failure.region}", extra=extra))
 
     worker_target = dispatch.WORKER_TARGET.get()
     if worker_target is not None:
