@@ -45,6 +45,10 @@ class DemoContext:
     invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:opskit-demo"
     aws_request_id: str = "demo-run"
 
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 900_000  # a fresh 15-minute invocation
+
 
 @dataclass(frozen=True)
 class Scenario:
