@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -34,8 +33,7 @@ def wait(seconds: float) -> None:
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     config = AuditorConfig.from_env()
-    require_scheduled_event(event)
-    now = datetime.fromisoformat(event.raw_event["time"]).astimezone(UTC)
+    now = require_scheduled_event(event)
     # IAM is global: audited once per account, in the stack's region (or the first target
     # region when the stack's is not a target).
     regions = config.common.target_regions

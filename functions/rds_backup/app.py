@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -24,13 +24,12 @@ metrics = Metrics()
 
 def read_mode(event: EventBridgeEvent) -> tuple[Mode, datetime]:
     """The run's mode (`detail.mode`, default backup) and its time (the event's, in UTC)."""
-    require_scheduled_event(event)
+    when = require_scheduled_event(event)
     detail = event.raw_event.get("detail") or {}
     mode = detail.get("mode", Mode.BACKUP.value) if isinstance(detail, dict) else None
     if not isinstance(mode, str) or mode not in {m.value for m in Mode}:
         raise EventError("detail.mode", mode, "backup or reconcile")
-    when = datetime.fromisoformat(event.raw_event["time"])
-    return Mode(mode), (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+    return Mode(mode), when
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -28,8 +27,7 @@ metrics = Metrics()
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     config = CleanupConfig.from_env()
-    require_scheduled_event(event)
-    now = datetime.fromisoformat(event.raw_event["time"]).astimezone(UTC)
+    now = require_scheduled_event(event)
 
     def work(target: Target, executor: Executor) -> TargetRun:
         session = target.session

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
@@ -59,15 +59,17 @@ def require_field(event: dict[str, Any], field: str, kind: type, expected: str) 
     return value
 
 
-def require_scheduled_event(event: EventBridgeEvent) -> None:
-    """An EventBridge (rule or Scheduler) event: detail-type, source, ISO time, object detail."""
+def require_scheduled_event(event: EventBridgeEvent) -> datetime:
+    """An EventBridge (rule or Scheduler) event: detail-type, source, ISO time, object detail.
+    Returns the event's time in UTC (a time without an offset is UTC): a run's clock."""
     raw = require_object(event.raw_event)
     require_field(raw, "detail-type", str, "a string such as 'Scheduled Event'")
     require_field(raw, "source", str, "a string such as 'aws.events' or 'aws.scheduler'")
     time = require_field(raw, "time", str, "an ISO 8601 time such as 2026-11-23T07:00:00Z")
     try:
-        datetime.fromisoformat(time)
+        when = datetime.fromisoformat(time)
     except ValueError:
         raise EventError("time", time, "an ISO 8601 time such as 2026-11-23T07:00:00Z") from None
     if not isinstance(raw.get("detail", {}), dict):
         raise EventError("detail", raw.get("detail"), "a JSON object")
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)

@@ -101,8 +101,9 @@ def run_automation(
         run = RunContext(config.automation, failure.account_id, failure.region, run_id,
                          config.dry_run)
         extra: dict[str, Any] = {"error": failure.error}
-        if dispatch.WORKER_RUN.get():
-            extra["dispatch"] = dispatch.WORKER_RUN.get()
+        dispatched = dispatch.WORKER_RUN.get()
+        if dispatched:
+            extra["dispatch"] = dispatched
         publish(build_report(run, [], severity="critical",
                              title=f"{config.automation} failed in {failure.account_id}/"
                                    f"{failure.region}", extra=extra))
