@@ -19,12 +19,22 @@ PYTHON313 := $(shell \
 	  if $$c -c 'import sys; assert sys.version_info[:2] == (3, 13)' >/dev/null 2>&1; then \
 	    echo "$$c"; break; fi; done)
 
-.PHONY: help venv test lint security typecheck cfn-lint pytest demo build bench clean
+# The boto3/botocore versions the built artifact is tested on (oldest supported and newest).
+RUNTIME_SDKS := $(shell grep -v '^\#' tests/artifact/runtime-sdks.txt)
+SDK_DIR := .aws-sam/runtime-sdk
+# The tests whose outcome depends on the date, run again as if today were a year and more later.
+CLOCK_GUARD_DAYS := 400
+CLOCK_TESTS := tests/faults tests/opskit/test_dispatch.py tests/instance_scheduler \
+	tests/resource_cleanup tests/access_key_auditor tests/rds_backup tests/self_healing \
+	tests/access_key_rotation
+
+.PHONY: help venv test lint security typecheck cfn-lint pytest demo build artifact bench clean
 
 help:
 	@echo "make demo   run every automation against an in-process moto account (no AWS needed)"
 	@echo "make test   ruff, mypy, cfn-lint, sam validate --lint, checkov and pytest (what CI runs)"
 	@echo "make build  sam build (layer + functions, arm64)"
+	@echo "make artifact  sam build plus the runtime SDKs the built-artifact test runs on"
 	@echo "make lint   ruff + mypy + cfn-lint + sam validate"
 	@echo "make bench  benchmarks, written to bench/results.md"
 
@@ -50,12 +60,15 @@ $(CHECKOV_STAMP):
 	touch $(CHECKOV_STAMP)
 
 # The template's security scan: every failing check is fixed or skipped with a reason in place.
+# --skip-download: offline, no guidelines fetched from the vendor's platform (nothing to print).
 security: $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov --file template.yaml --file member-role.yaml \
-	  --framework cloudformation --compact --quiet
+	  --framework cloudformation --compact --quiet --skip-download
 
-test: lint security
-	$(BIN)/pytest -q
+# The whole suite (the built artifact included), then the clock guard over the date-bound tests.
+test: lint security artifact
+	OPSKIT_ARTIFACT_REQUIRED=1 $(BIN)/pytest -q -n auto
+	OPSKIT_TEST_CLOCK_OFFSET_DAYS=$(CLOCK_GUARD_DAYS) $(BIN)/pytest -q -n auto $(CLOCK_TESTS)
 
 demo: $(STAMP)
 	$(BIN)/python -m demo
@@ -67,6 +80,16 @@ build: $(STAMP)
 	@if find .aws-sam/build/OpskitLayer -name '*.so' | grep -q .; then \
 	  echo "error: the layer contains native code" >&2; exit 1; fi
 	@echo "build ok: no boto3/botocore bundled, no native code in the layer"
+
+# What the built-artifact test needs: the build, and each runtime SDK in a folder of its own
+# (boto3 and botocore of the same version, as the Lambda runtime ships them).
+artifact: build $(addprefix $(SDK_DIR)/,$(addsuffix /.installed,$(RUNTIME_SDKS)))
+
+$(SDK_DIR)/%/.installed: tests/artifact/runtime-sdks.txt
+	rm -rf $(SDK_DIR)/$*
+	$(BIN)/python -m pip install --quiet --no-compile --no-warn-conflicts --only-binary=:all: \
+	  --target $(SDK_DIR)/$* 'boto3==$*' 'botocore==$*'
+	touch $@
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

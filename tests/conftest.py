@@ -7,6 +7,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ for _name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
 import boto3  # noqa: E402
 import botocore.handlers  # noqa: E402
 import pytest  # noqa: E402
+import time_machine  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from opskit.observability import metrics  # noqa: E402
@@ -38,6 +40,34 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account
+
+
+# The clock guard: OPSKIT_TEST_CLOCK_OFFSET_DAYS=N runs the suite as if today were N days later.
+# A test that freezes the clock for a fixed date must then read everything it made under that
+# clock under the same clock: one that reads it at "today" sees AWS state N days older (moto expires
+# SQS messages, credentials, cooldowns...) and fails. `make test` runs the clock-sensitive tests
+# a year and more ahead.
+CLOCK_OFFSET_VARIABLE = "OPSKIT_TEST_CLOCK_OFFSET_DAYS"
+
+
+def clock_offset_days() -> int:
+    value = os.environ.get(CLOCK_OFFSET_VARIABLE, "0").strip() or "0"
+    try:
+        return int(value)
+    except ValueError:
+        raise pytest.UsageError(
+            f"{CLOCK_OFFSET_VARIABLE}={value!r} is invalid: expected a number of days") from None
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _clock_offset() -> Iterator[None]:
+    days = clock_offset_days()
+    if days == 0:
+        yield
+        return
+    # Ticking, like the real clock; a test's own frozen travel nests inside and returns here.
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True):
+        yield
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -147,3 +177,8 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
             monkeypatch.setenv(key, value)
 
     return setter
+
+
+def pytest_report_header() -> str | None:
+    days = clock_offset_days()
+    return f"clock guard: the suite runs {days} days from today" if days else None

@@ -5,7 +5,8 @@ An optional `tests/<automation>/seed.py` with `seed(event_name)` creates what th
 and may return a context manager to enter around the call (fakes for HTTP, settings, or
 `pytest.raises` for an event the handler must refuse in dry-run, such as a rotation step).
 Events named `invalid-*.json` must be refused with a ValueError. Every other event must run:
-automations that change things do it in dry-run and change nothing (no action `done`);
+automations that change things do it in dry-run and change nothing (no action `done`) and fail
+no target;
 notifiers must deliver every message (no failed SQS record).
 """
 
@@ -61,5 +62,8 @@ def test_sample_event_runs_through_its_handler(
         assert result["automation"] == automation
         assert result["dry_run"] is True
         assert result["counts"]["done"] == 0
+        # A sample event is never meant to fail a target: every account and region it names
+        # was read and planned (a failed target is a run that checked nothing there).
+        assert result.get("failed_targets", []) == []
     else:
         assert result.get("batchItemFailures") == [] or result.get("delivered")

@@ -21,6 +21,20 @@ NO_BLOCK_CONFIG = "NoSuchPublicAccessBlockConfiguration"
 LIST_PAGE_SIZE = 10_000
 
 
+def lists_by_region(s3: S3Client) -> bool:
+    """Whether this botocore can filter ListBuckets by region (BucketRegion, from 1.35.42)."""
+    shape = s3.meta.service_model.operation_model("ListBuckets").input_shape
+    return shape is not None and "BucketRegion" in shape.members
+
+
+def bucket_region(location_constraint: str | None) -> str:
+    """GetBucketLocation's answer as a region: none means us-east-1, and EU is eu-west-1
+    (the S3 API reference, GetBucketLocation)."""
+    if not location_constraint:
+        return "us-east-1"
+    return "eu-west-1" if location_constraint == "EU" else location_constraint
+
+
 class BucketGoneError(Exception):
     """The bucket no longer exists (deleted since the event)."""
 
@@ -54,11 +68,34 @@ class BucketReader:
         return self._account_block
 
     def bucket_names(self, region: str) -> Iterator[str]:
+        """The buckets of one region: filtered by ListBuckets itself where the runtime's botocore
+        knows `BucketRegion` (1.35.42 and later), else the whole listing and each bucket's
+        GetBucketLocation (one more call a bucket), never a failed sweep."""
+        if not lists_by_region(self.s3):
+            yield from self._bucket_names_by_location(region)
+            return
         paginator = self.s3.get_paginator("list_buckets")
         for page in paginator.paginate(BucketRegion=region,
                                        PaginationConfig={"PageSize": LIST_PAGE_SIZE}):
             for bucket in page.get("Buckets", []):
                 yield bucket["Name"]
+
+    def _bucket_names_by_location(self, region: str) -> Iterator[str]:
+        if self.s3.can_paginate("list_buckets"):
+            pages: Iterator[Any] = iter(self.s3.get_paginator("list_buckets").paginate(
+                PaginationConfig={"PageSize": LIST_PAGE_SIZE}))
+        else:
+            pages = iter([self.s3.list_buckets()])
+        for page in pages:
+            for bucket in page.get("Buckets", []):
+                try:
+                    location = self.s3.get_bucket_location(Bucket=bucket["Name"])
+                except ClientError as exc:
+                    if error_code(exc) == "NoSuchBucket":
+                        continue  # deleted since the listing
+                    raise
+                if bucket_region(location.get("LocationConstraint")) == region:
+                    yield bucket["Name"]
 
     def state(self, bucket: str) -> BucketState:
         """Block Public Access first: when it neutralises everything, nothing else is read."""

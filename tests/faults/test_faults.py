@@ -24,10 +24,20 @@ from tests.conftest import AlertInbox, FakeLambdaContext, load_event
 from tests.instance_scheduler.seed import make_instances as _make_instances
 
 EVENT = load_event("instance_scheduler/scheduler-run.json")  # Monday 07:05 UTC: stop time
+EVENT_TIME = datetime(2026, 11, 23, 7, 5, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def _live(monkeypatch: pytest.MonkeyPatch, alert_inbox: AlertInbox) -> None:
+def _at_the_event_time() -> Iterator[None]:
+    """The scheduler reads the clock: each test runs, from its instances to the reports it reads,
+    at the sample event's time (Monday 07:05 UTC), never partly at the real date."""
+    with time_machine.travel(EVENT_TIME):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _live(_at_the_event_time: None, monkeypatch: pytest.MonkeyPatch,
+          alert_inbox: AlertInbox) -> None:
     monkeypatch.setenv("DRY_RUN", "false")
     monkeypatch.setenv("ALERT_TOPIC_ARN", alert_inbox.topic_arn)
 
@@ -54,9 +64,7 @@ def _ec2_error(code: str, status: int) -> AWSResponse:
 
 
 def handle(context: FakeLambdaContext) -> dict[str, Any]:
-    """The scheduler reads the clock: run it at the sample event's time, a Monday 07:05 UTC."""
-    with time_machine.travel(datetime(2026, 11, 23, 7, 5, tzinfo=UTC)):
-        result: dict[str, Any] = app.lambda_handler(EVENT, context)
+    result: dict[str, Any] = app.lambda_handler(EVENT, context)
     return result
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,13 +83,20 @@ def _queue() -> str:
     return str(boto3.client("sqs").create_queue(QueueName="instance-scheduler-work")["QueueUrl"])
 
 
-def _handle(event: dict[str, Any], context: FakeLambdaContext) -> dict[str, Any]:
+@pytest.fixture
+def at_the_event_time() -> Iterator[None]:
+    """The scheduler reads the clock: the whole test, from the instances to the messages it reads,
+    runs at the sample event's time (Monday 07:05 UTC), never partly at the real date."""
     with time_machine.travel(datetime(2026, 11, 23, 7, 5, tzinfo=UTC)):
-        result: dict[str, Any] = app.lambda_handler(event, context)
+        yield
+
+
+def _handle(event: dict[str, Any], context: FakeLambdaContext) -> dict[str, Any]:
+    result: dict[str, Any] = app.lambda_handler(event, context)
     return result
 
 
-@pytest.mark.usefixtures("aws")
+@pytest.mark.usefixtures("aws", "at_the_event_time")
 def test_dispatch_mode_sends_one_message_per_target_and_changes_nothing(
         lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch) -> None:
     queue = _queue()
@@ -109,7 +117,7 @@ def test_dispatch_mode_sends_one_message_per_target_and_changes_nothing(
     assert {i["State"]["Name"] for r in states for i in r["Instances"]} == {"running"}
 
 
-@pytest.mark.usefixtures("aws")
+@pytest.mark.usefixtures("aws", "at_the_event_time")
 def test_a_worker_runs_each_message_for_its_target_and_reports_only_failed_ones(
         lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch) -> None:
     from botocore.exceptions import ClientError
@@ -147,7 +155,7 @@ def test_a_worker_runs_each_message_for_its_target_and_reports_only_failed_ones(
     assert {i["State"]["Name"] for r in states for i in r["Instances"]} == {"stopped"}
 
 
-@pytest.mark.usefixtures("aws")
+@pytest.mark.usefixtures("aws", "at_the_event_time")
 def test_a_target_that_keeps_failing_ends_in_the_dead_letter_queue(
         lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch) -> None:
     """The queue's redrive (as the template sets it) with the worker's partial failures."""

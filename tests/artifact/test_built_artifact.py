@@ -1,0 +1,245 @@
+"""The built artifact, not the source tree: each function as `sam build` made it, imported with only
+what Lambda has on `sys.path`, runs its sample event against moto in server mode, on the oldest and
+the newest boto3/botocore this project supports (`runtime-sdks.txt`).
+
+A layer dependency missing from `shared_layer/requirements.txt`, a module only the dev venv has, or
+an API parameter the runtime's botocore does not know fails here. `make test` builds first and sets
+OPSKIT_ARTIFACT_REQUIRED=1, so a missing build fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import ipaddress
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from tests.conftest import ACCOUNT, REGION, AlertInbox, load_event
+from tests.lambda_env import (
+    ROOT,
+    SAMPLES,
+    LocalFunction,
+    local_functions,
+    sam_local_environment,
+)
+
+HERE = Path(__file__).resolve().parent
+BUILD = ROOT / ".aws-sam" / "build"
+SDK_ROOT = ROOT / ".aws-sam" / "runtime-sdk"
+SDKS = [line.strip() for line in (HERE / "runtime-sdks.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")]
+REQUIRED = os.environ.get("OPSKIT_ARTIFACT_REQUIRED") == "1"
+FUNCTIONS = local_functions()
+
+
+def _absent(what: str) -> None:
+    message = f"{what} is missing: run `make artifact` (sam build and the runtime SDKs) first"
+    if REQUIRED:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def endpoint(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty moto account; this process's clients (the seeds') talk to it too."""
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    return moto_server
+
+
+@dataclass
+class FakeSlack:
+    """An HTTPS webhook on 127.0.0.1 with a self-signed certificate the child is told to trust."""
+
+    url: str
+    ca_file: Path
+    posts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            # Fixed dates, wide: the child process reads the real clock, the tests may not.
+            .not_valid_before(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+            .not_valid_after(dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "slack.pem", folder / "slack.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+@pytest.fixture
+def fake_slack(tmp_path: Path) -> Iterator[FakeSlack]:
+    cert_file, key_file = _self_signed(tmp_path)
+    posts: list[dict[str, Any]] = []
+
+    class Webhook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            posts.append(json.loads(self.rfile.read(length)))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield FakeSlack(f"https://127.0.0.1:{server.server_address[1]}/services/T0/B0/artifact",
+                        cert_file, posts)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _seed(function: LocalFunction, event_stem: str) -> None:
+    """The unit tests' seed for the event, created in the moto server. What a seed returns to
+    wrap the handler in-process (patches, fakes) cannot reach the child and is not entered."""
+    import importlib
+    import importlib.util
+
+    module = f"tests.{function.automation}.seed"
+    if importlib.util.find_spec(module) is not None:
+        wrapper = importlib.import_module(module).seed(event_stem)
+        if isinstance(wrapper, AbstractContextManager):
+            del wrapper
+
+
+def _alert_inbox() -> AlertInbox:
+    """A topic the child publishes its reports to, read back through a subscribed queue."""
+    sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
+                  Attributes={"RawMessageDelivery": "true"})
+    return AlertInbox(topic, url)
+
+
+def run_built(function: LocalFunction, sdk: str, endpoint: str, events: list[dict[str, Any]],
+              *, extra_environment: dict[str, str], tmp_path: Path) -> dict[str, Any]:
+    function_dir, layer_dir = BUILD / function.logical_id, BUILD / "OpskitLayer" / "python"
+    sdk_dir = SDK_ROOT / sdk
+    for path in (function_dir, layer_dir, sdk_dir):
+        if not path.is_dir():
+            _absent(str(path.relative_to(ROOT)))
+    environment = sam_local_environment(function, REGION)
+    environment.update({
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true", "TZ": "UTC",
+        **extra_environment,
+    })
+    output = tmp_path / "results.json"
+    spec = {"function_dir": str(function_dir), "layer_dir": str(layer_dir),
+            "sdk_dir": str(sdk_dir), "handler": function.handler, "events": events,
+            "environment": environment, "output": str(output),
+            "function_name": function.logical_id, "region": REGION, "account": ACCOUNT}
+    completed = subprocess.run(  # noqa: S603 (this interpreter, this repository's script)
+        [sys.executable, "-I", "-S", str(HERE / "runtime.py")], input=json.dumps(spec),
+        capture_output=True, text=True, timeout=240, check=False)
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    result: dict[str, Any] = json.loads(output.read_text())
+    return result
+
+
+@pytest.mark.parametrize("sdk", SDKS)
+@pytest.mark.parametrize("function", FUNCTIONS, ids=[f.automation for f in FUNCTIONS])
+def test_the_built_function_runs_its_sample_event_on_the_runtime_sdk(
+        function: LocalFunction, sdk: str, endpoint: str, tmp_path: Path,
+        request: pytest.FixtureRequest) -> None:
+    sample = SAMPLES[function.automation]
+    event = load_event(f"{function.automation}/{sample.event}")
+    extra: dict[str, str] = {}
+    slack: FakeSlack | None = None
+    if function.automation == "slack_notifier":
+        slack = request.getfixturevalue("fake_slack")
+        boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name="opskit/slack-webhooks", SecretString=json.dumps({"default": slack.url}))
+        extra = {"WEBHOOK_HOSTS": "127.0.0.1", "REQUESTS_CA_BUNDLE": str(slack.ca_file)}
+    else:
+        _seed(function, Path(sample.event).stem)
+        reports = _alert_inbox()
+        extra = {"ALERT_TOPIC_ARN": reports.topic_arn}
+
+    ran = run_built(function, sdk, endpoint, [event], extra_environment=extra, tmp_path=tmp_path)
+
+    assert ran["versions"] == {"boto3": sdk, "botocore": sdk}
+    where = ran["modules"]
+    assert where["botocore"].startswith(str(SDK_ROOT / sdk))
+    assert where["aws_lambda_powertools"].startswith(str(BUILD / "OpskitLayer" / "python"))
+    assert where["opskit"].startswith(str(BUILD / "OpskitLayer" / "python"))
+    (outcome,) = ran["results"]
+    assert "import_error" not in outcome, outcome.get("traceback")
+    if sample.refusal is not None:
+        assert outcome.get("error") == sample.refusal, outcome.get("traceback")
+        return
+    assert "error" not in outcome, outcome.get("traceback")
+    result = outcome["result"]
+    if slack is not None:
+        assert result == {"batchItemFailures": []}
+        assert len(slack.posts) == 1
+        return
+    assert result["dry_run"] is True
+    assert result["counts"]["done"] == 0
+    assert result.get("failed_targets", []) == []
+    assert result["counts"]["failed"] == sample.failed
+    published = json.dumps(reports.received())
+    for symptom in ("ParamValidationError", "Unknown parameter", "UnknownServiceError"):
+        assert symptom not in published
