@@ -28,7 +28,7 @@ CLOCK_TESTS := tests/faults tests/opskit/test_dispatch.py tests/instance_schedul
 	tests/resource_cleanup tests/access_key_auditor tests/rds_backup tests/self_healing \
 	tests/access_key_rotation
 
-.PHONY: help venv test lint security typecheck cfn-lint pytest demo build artifact bench clean
+.PHONY: help venv test lint security typecheck cfn-lint pytest demo build artifact lock bench clean
 
 help:
 	@echo "make demo   run every automation against an in-process moto account (no AWS needed)"
@@ -36,14 +36,23 @@ help:
 	@echo "make build  sam build (layer + functions, arm64)"
 	@echo "make artifact  sam build plus the runtime SDKs the built-artifact test runs on"
 	@echo "make lint   ruff + mypy + cfn-lint + sam validate"
-	@echo "make bench  benchmarks, written to bench/results.md"
+	@echo "make bench  benchmarks, written to bench/results.md (and README's Measured section)"
+	@echo "make lock   re-lock the layer's dependencies (shared_layer/requirements.in -> .txt)"
 
-$(STAMP): pyproject.toml
+# The tests run the layer's locked dependencies, the versions `sam build` ships.
+$(STAMP): pyproject.toml shared_layer/requirements.txt
 	@if [ -z '$(PYTHON313)' ]; then echo "Python 3.13 not found (tried python3.13 and pyenv 3.13.x)" >&2; exit 1; fi
 	$(PYTHON313) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r shared_layer/requirements.txt
 	touch $(STAMP)
+
+# The layer's lock: exact versions with hashes, from shared_layer/requirements.in.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet pip-tools
+	cd shared_layer && ../$(BIN)/pip-compile --quiet --generate-hashes --strip-extras \
+	  --no-emit-index-url --no-emit-find-links --output-file requirements.txt requirements.in
 
 venv: $(STAMP)
 

@@ -243,3 +243,16 @@ def test_the_built_function_runs_its_sample_event_on_the_runtime_sdk(
     published = json.dumps(reports.received())
     for symptom in ("ParamValidationError", "Unknown parameter", "UnknownServiceError"):
         assert symptom not in published
+
+
+def test_the_built_layer_ships_exactly_the_locked_dependencies() -> None:
+    from tests.test_layer_lock import locked_layer
+
+    layer = BUILD / "OpskitLayer" / "python"
+    if not layer.is_dir():
+        _absent(str(layer.relative_to(ROOT)))
+    shipped = {}
+    for info in layer.glob("*.dist-info"):
+        name, _, shipped_version = info.name.removesuffix(".dist-info").rpartition("-")
+        shipped[name.lower().replace("_", "-")] = shipped_version
+    assert shipped == locked_layer()
