@@ -220,13 +220,13 @@ def test_the_built_function_runs_its_sample_event_on_the_runtime_sdk(
 
     ran = run_built(function, sdk, endpoint, [event], extra_environment=extra, tmp_path=tmp_path)
 
+    (outcome,) = ran["results"]
+    assert "import_error" not in outcome, outcome.get("traceback")
     assert ran["versions"] == {"boto3": sdk, "botocore": sdk}
     where = ran["modules"]
     assert where["botocore"].startswith(str(SDK_ROOT / sdk))
     assert where["aws_lambda_powertools"].startswith(str(BUILD / "OpskitLayer" / "python"))
     assert where["opskit"].startswith(str(BUILD / "OpskitLayer" / "python"))
-    (outcome,) = ran["results"]
-    assert "import_error" not in outcome, outcome.get("traceback")
     if sample.refusal is not None:
         assert outcome.get("error") == sample.refusal, outcome.get("traceback")
         return
