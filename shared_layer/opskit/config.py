@@ -113,7 +113,7 @@ def is_region(value: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class CommonConfig:
-    """The settings every automation shares (see DESIGN.md, Configuration)."""
+    """The settings every automation shares (docs/opskit.md, Shared configuration)."""
 
     automation: str
     dry_run: bool

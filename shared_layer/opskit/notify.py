@@ -49,7 +49,7 @@ def build_report(
     severity: Severity | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The report every automation sends (DESIGN.md); `counts` are always exact."""
+    """The report every automation sends (docs/opskit.md, The report); `counts` are always exact."""
     counts = count_outcomes(outcomes)
     ordered = sorted(outcomes, key=lambda outcome: _STATUS_ORDER[outcome.status])
     report: dict[str, Any] = {
