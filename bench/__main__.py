@@ -16,9 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
+from bench._summary import END, START, block_of, recorded, replace_block, table
+
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results.md"
+README = BENCH.parent / "README.md"
 MACHINE_NOTE = "moto in-process; wall times are for moto, not real AWS"
+START_END = f"{START}\n{END}"
 
 Benchmark = Callable[[], str]
 
@@ -36,8 +40,7 @@ def discover() -> list[tuple[str, Benchmark]]:
     return found
 
 
-def header() -> str:
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+def header(now: str) -> str:
     machine = (f"Python {platform.python_version()}, {platform.system()} {platform.machine()}, "
                f"{os.cpu_count()} CPUs")
     return (f"# Benchmarks\n\nDate: {now}\n\n"
@@ -55,8 +58,13 @@ def main() -> int:
         section = run().strip()
         print(section, flush=True)
         sections.append(section)
-    RESULTS.write_text("\n\n".join([header().strip(), *sections]) + "\n")
-    print(f"\nwritten to {RESULTS}")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    summary = table(recorded(), now)
+    RESULTS.write_text("\n\n".join([header(now).strip(), "## Summary",
+                                     replace_block(f"{START_END}", summary), *sections]) + "\n")
+    README.write_text(replace_block(README.read_text(), summary))
+    assert block_of(README) == block_of(RESULTS)
+    print(f"\nwritten to {RESULTS} and README.md (Measured)")
     return 0
 
 

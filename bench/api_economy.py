@@ -30,6 +30,8 @@ import botocore.handlers
 import time_machine
 from moto import mock_aws
 
+from bench._summary import record
+
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (100, 1000, 5000)
 SHARE = 50  # one resource in SHARE needs a change
@@ -180,6 +182,11 @@ def main() -> str:
                 # one after another, except the calls made `workers` at a time
                 sequential = total - concurrent + math.ceil(concurrent / case.workers)
                 points.append((n, sequential))
+                if n == SIZES[-1]:
+                    record(f"{case.automation}: {case.what}, N = {n:,}",
+                           f"{total:,} AWS calls ({total / minimum:.2f}x the minimum)",
+                           f"about {sequential * LATENCY_S:.0f} s at "
+                           f"{LATENCY_S * 1000:.0f} ms a call")
                 rows.append(f"| {n} | {total} | {minimum} | {total / minimum:.2f} | "
                             f"{seconds:.1f} | {peak / 1024 / 1024:.0f} | "
                             f"{sequential * LATENCY_S:.0f} |")

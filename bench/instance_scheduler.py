@@ -25,6 +25,8 @@ import boto3
 import time_machine
 from moto import mock_aws
 
+from bench._summary import record
+
 if TYPE_CHECKING:
     from botocore.model import OperationModel
     from mypy_boto3_ec2 import EC2Client
@@ -291,8 +293,17 @@ def report(measures: list[Measure]) -> str:
     if anchor is not None:
         versus = "; ".join(f"{name}: {calls} ({calls / anchor.total:.1f}x more)"
                            for name, calls in ANCHORS)
+        record(f"instance_scheduler: stop {ANCHOR_N} tagged EC2 instances",
+               f"{anchor.total} AWS calls (minimum {anchor.minimum})",
+               "; ".join(f"{name}: {calls}" for name, calls in ANCHORS) + ", same setup")
         lines += ["", f"Reference at N={ANCHOR_N}, same moto setup: opskit {anchor.total} calls; "
                       f"{versus}."]
+    largest = measures[-1] if measures else None
+    if largest is not None and largest.n != ANCHOR_N:
+        record(f"instance_scheduler: stop {largest.n:,} tagged EC2 instances",
+               f"{largest.real_total:,} AWS calls on AWS paging (minimum {largest.minimum:,})",
+               f"about {largest.real_total * LATENCY_S:.0f} s at {LATENCY_S * 1000:.0f} ms "
+               "a call")
     slope, intercept = _fit(measures)
     budget_calls = LAMBDA_LIMIT_S / LATENCY_S
     crossing = math.ceil((budget_calls - intercept) / slope)

@@ -22,6 +22,8 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from bench._summary import record
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = 60
 CALLS = 20
@@ -117,6 +119,10 @@ def main() -> str:
         rows.append(f"| dispatch (sqs) | {workers} | {seconds:.1f} | "
                     f"{TARGETS / seconds * 60:.0f} |")
     slow = TARGETS // SLOW_EVERY
+    record(f"Organization scale ({TARGETS} targets, simulated latency)",
+           f"single mode {TARGETS / single * 60:.0f} targets a minute; dispatch mode "
+           + ", ".join(f"{TARGETS / seconds * 60:.0f} ({workers} workers)"
+                       for workers, seconds in dispatched.items()))
     return "\n".join([
         "## Organization scale: single mode against dispatch mode",
         "",

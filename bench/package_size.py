@@ -8,6 +8,8 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+from bench._summary import record
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / ".aws-sam" / "build"
 LAYER_TARGET_MIB = 5.0  # zipped
@@ -44,13 +46,19 @@ def main() -> str:
     _build()
     rows = []
     layer_zipped = 0.0
+    function_sizes: list[float] = []
     for folder in sorted(p for p in BUILD.iterdir() if p.is_dir()):
         raw, zipped, bundled = _sizes(folder)
         if folder.name == "OpskitLayer":
             layer_zipped = zipped / 1024 / 1024
+        else:
+            function_sizes.append(zipped / 1024 / 1024)
         rows.append(f"| {folder.name} | {_mib(raw)} | {_mib(zipped)} | "
                     f"{'yes' if bundled else 'no'} |")
     verdict = "within" if layer_zipped <= LAYER_TARGET_MIB else "over"
+    record("Layer after `sam build`, zipped", f"{layer_zipped:.2f} MiB, no boto3/botocore",
+           f"{LAYER_TARGET_MIB:.0f} MiB")
+    record("Each function package, zipped", f"{max(function_sizes, default=0.0):.2f} MiB")
     return "\n".join([
         "## Package size after `sam build`",
         "",
