@@ -20,13 +20,13 @@ PYTHON313 := $(shell \
 	    echo "$$c"; break; fi; done)
 
 # The boto3/botocore versions the built artifact is tested on (oldest supported and newest).
-RUNTIME_SDKS := $(shell grep -v '^\#' tests/artifact/runtime-sdks.txt)
+RUNTIME_SDKS := $(shell sed 's/\#.*//' tests/artifact/runtime-sdks.txt)
 SDK_DIR := .aws-sam/runtime-sdk
 # The tests whose outcome depends on the date, run again as if today were a year and more later.
 CLOCK_GUARD_DAYS := 400
 CLOCK_TESTS := tests/faults tests/opskit/test_dispatch.py tests/instance_scheduler \
 	tests/resource_cleanup tests/access_key_auditor tests/rds_backup tests/self_healing \
-	tests/access_key_rotation
+	tests/access_key_rotation tests/test_clock_guard.py
 
 .PHONY: help venv test lint security typecheck cfn-lint pytest demo build artifact lock bench clean
 
@@ -94,7 +94,7 @@ build: $(STAMP)
 # (boto3 and botocore of the same version, as the Lambda runtime ships them).
 artifact: build $(addprefix $(SDK_DIR)/,$(addsuffix /.installed,$(RUNTIME_SDKS)))
 
-$(SDK_DIR)/%/.installed: tests/artifact/runtime-sdks.txt
+$(SDK_DIR)/%/.installed: | $(STAMP)
 	rm -rf $(SDK_DIR)/$*
 	$(BIN)/python -m pip install --quiet --no-compile --no-warn-conflicts --only-binary=:all: \
 	  --target $(SDK_DIR)/$* 'boto3==$*' 'botocore==$*'

@@ -35,6 +35,7 @@ import time_machine  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from opskit.observability import metrics  # noqa: E402
+from tests.call_recorder import CallRecorder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -182,3 +183,17 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 def pytest_report_header() -> str | None:
     days = clock_offset_days()
     return f"clock guard: the suite runs {days} days from today" if days else None
+
+
+# Every AWS call an automation makes in the suite, attributed by the function package on its stack.
+CALLS = CallRecorder()
+botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build.*.*", CALLS))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    target = os.environ.get("OPSKIT_RECORD_CALLS")
+    if target:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        rows = sorted({(c.automation, c.service, c.operation, tuple(sorted(c.params)))
+                       for c in CALLS.calls})
+        Path(f"{target}.{worker}.json").write_text(json.dumps(rows, indent=0))

@@ -8,14 +8,18 @@ the template declares (`Parameters` for every function, a function's logical id 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 ENV_VARS_FILE = ROOT / "events" / "env.json"
+SHELL_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                     "AWS_DEFAULT_REGION", "AWS_REGION")
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,11 @@ def sam_local_environment(function: LocalFunction, region: str,
     runner = LocalLambdaRunner(local_runtime=None, function_provider=_provider(), cwd=str(ROOT),
                                real_path=str(ROOT), aws_region=region,
                                env_vars_values=env_vars_file() if env_vars is None else env_vars)
-    resolved: dict[str, str] = runner._make_env_vars(_provider().get(function.logical_id)).resolve()
+    # SAM lets the shell's values win over the template's: a shell with only credentials.
+    shell = {name: value for name, value in os.environ.items() if name in SHELL_CREDENTIALS}
+    with patch.dict(os.environ, shell, clear=True):
+        resolved: dict[str, str] = runner._make_env_vars(
+            _provider().get(function.logical_id)).resolve()
     return resolved
 
 
@@ -69,6 +77,7 @@ class Sample:
     event: str
     refusal: str | None = None
     failed: int = 0  # actions the seed makes fail on purpose (a malformed schedule tag...)
+    quiet: bool = False  # a run whose report is only logged (routine tagging is not news)
 
 
 SAMPLES: dict[str, Sample] = {
@@ -76,7 +85,7 @@ SAMPLES: dict[str, Sample] = {
     "access_key_rotation": Sample(
         "create-secret.json",
         refusal="RotationError: createSecret planned, nothing changed: DRY_RUN is true"),
-    "auto_tagger": Sample("ec2-run-instances.json"),
+    "auto_tagger": Sample("ec2-run-instances.json", quiet=True),
     "instance_scheduler": Sample("scheduler-run.json", failed=1),  # "mon-fri 8h-19h"
     "rds_backup": Sample("hourly-reconcile.json"),
     "resource_cleanup": Sample("daily-cleanup.json"),

@@ -70,7 +70,7 @@ class BucketReader:
     def bucket_names(self, region: str) -> Iterator[str]:
         """The buckets of one region: filtered by ListBuckets itself where the runtime's botocore
         knows `BucketRegion` (1.35.42 and later), else the whole listing and each bucket's
-        GetBucketLocation (one more call a bucket), never a failed sweep."""
+        GetBucketLocation (one more call a bucket and region swept) instead of a failed sweep."""
         if not lists_by_region(self.s3):
             yield from self._bucket_names_by_location(region)
             return
@@ -89,12 +89,17 @@ class BucketReader:
         for page in pages:
             for bucket in page.get("Buckets", []):
                 try:
-                    location = self.s3.get_bucket_location(Bucket=bucket["Name"])
+                    location = bucket_region(self.s3.get_bucket_location(
+                        Bucket=bucket["Name"]).get("LocationConstraint"))
                 except ClientError as exc:
                     if error_code(exc) == "NoSuchBucket":
                         continue  # deleted since the listing
-                    raise
-                if bucket_region(location.get("LocationConstraint")) == region:
+                    # Denied by the bucket's policy: S3 still names its region in a header.
+                    headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+                    if not headers.get("x-amz-bucket-region"):
+                        raise
+                    location = headers["x-amz-bucket-region"]
+                if location == region:
                     yield bucket["Name"]
 
     def state(self, bucket: str) -> BucketState:

@@ -1,0 +1,48 @@
+"""Which automation made an AWS call: the function package found on the call's stack.
+
+A botocore `before-call` handler, registered for the whole session, attributes every call made
+from inside `functions/<automation>/` (the layer's calls included, as the handler is on their
+stack) to that automation; calls made by tests and seeds are not attributed.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+FUNCTIONS = str(Path(__file__).resolve().parent.parent / "functions")
+
+
+@dataclass(frozen=True)
+class Call:
+    automation: str
+    service: str  # botocore's service name, e.g. ec2, s3control
+    operation: str  # the API name, e.g. DescribeInstances
+    params: frozenset[str] = field(default_factory=frozenset)  # the parameters given
+
+
+def automation_on_stack() -> str | None:
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if filename.startswith(FUNCTIONS):
+            return Path(filename).relative_to(FUNCTIONS).parts[0]
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+class CallRecorder:
+    """Every attributed call of the session, and those of the current test."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+
+    def __call__(self, model: Any = None, params: Any = None, **_: Any) -> None:
+        """A `before-parameter-build` handler: `params` are the caller's own arguments."""
+        automation = automation_on_stack()
+        if automation is None or model is None:
+            return
+        given = frozenset(params.keys()) if isinstance(params, dict) else frozenset()
+        self.calls.append(Call(automation, model.service_model.service_name, model.name, given))
