@@ -190,6 +190,27 @@ CALLS = CallRecorder()
 botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build.*.*", CALLS))
 
 
+def _declared(automation: str) -> frozenset[tuple[str, str]]:
+    import importlib
+
+    operations: frozenset[tuple[str, str]] = importlib.import_module(
+        f"{automation}.permissions").PERMISSIONS.operations()
+    return operations
+
+
+@pytest.fixture(autouse=True)
+def _only_declared_calls() -> Iterator[None]:
+    """Permissions are code: a call an automation makes that its permissions.py does not declare
+    fails the test that made it (the declarations are checked against the roles)."""
+    start = len(CALLS.calls)
+    yield
+    undeclared = sorted({f"{c.automation}: {c.service}.{c.operation}"
+                         for c in CALLS.calls[start:]
+                         if (c.service, c.operation) not in _declared(c.automation)})
+    if undeclared:
+        pytest.fail(f"calls not declared in functions/<automation>/permissions.py: {undeclared}")
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     target = os.environ.get("OPSKIT_RECORD_CALLS")
     if target:

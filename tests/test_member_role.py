@@ -24,6 +24,13 @@ OPTIONAL = {"HasReplacementCidrs": ("AllowSgReplacement", "the open-port remedia
                                     "ReplacementCidrs is set"),
             "TurnsOnKmsRotation": ("AllowKmsRotation", "the stack's EnableKmsRotation is true")}
 SHARED_PARAMETERS = {"TagPrefix"}
+# The template's optional statements about this stack that members need in their own form:
+# RotateSecret in a member account invokes the stack's rotation function as the caller.
+TRANSLATED = {"AccessKeyRotationEnabled": ("AllowKeyRotation", "the stack's "
+                                           "EnableAccessKeyRotation is true", {
+    "Sid": "InvokeRotation", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+    "Resource": {"Fn::Sub": "arn:${AWS::Partition}:lambda:*:${OpskitAccountId}:function:"
+                            "${OpskitStackName}-AccessKeyRotationFunction-*"}})}
 
 
 class _Loader(yaml.SafeLoader):
@@ -75,7 +82,13 @@ def member_statements(template: dict[str, Any], automation: str) -> list[dict[st
             if condition in OPTIONAL:
                 kept.append({"Fn::If": [f"{OPTIONAL[condition][0]}On", chosen,
                                         {"Ref": "AWS::NoValue"}]})
-            continue  # other optional statements are about this stack (DR key, queues)
+            elif condition in TRANSLATED:
+                parameter, _, translated = TRANSLATED[condition]
+                kept.append({"Fn::If": [f"{parameter}On", translated, {"Ref": "AWS::NoValue"}]})
+            elif not condition.endswith("Dispatch") and condition != "HasDrKmsKey":
+                raise ValueError(f"{automation}: an optional statement under {condition} is "
+                                 "neither kept, translated nor known to be about this stack")
+            continue  # the dispatch queue and the DR key are this stack's own
         if statement.get("Sid") in HOME_ONLY:
             continue  # the stack's own resources
         if _names(statement) - SHARED_PARAMETERS:
@@ -100,7 +113,7 @@ def render(template: dict[str, Any]) -> dict[str, Any]:
                       "Description": "The opskit stack's TagPrefix (the auto-tagger's keys)."},
     }
     conditions: dict[str, Any] = {}
-    for parameter, when in OPTIONAL.values():
+    for parameter, when in [*OPTIONAL.values(), *((p, w) for p, w, _ in TRANSLATED.values())]:
         parameters[parameter] = {"Type": "String", "Default": "false",
                                  "AllowedValues": ["true", "false"],
                                  "Description": f"true when {when}."}

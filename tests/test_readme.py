@@ -11,9 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_measured_section_is_the_last_bench_summary() -> None:
-    readme, results = block_of(ROOT / "README.md"), block_of(ROOT / "bench" / "results.md")
+    readme, results = block_of(ROOT / "README.md"), block_of(ROOT / "bench/results.md")
     assert readme == results
-    date = re.search(r"^Date: (.+)$", (ROOT / "bench" / "results.md").read_text(), re.MULTILINE)
+    date = re.search(r"^Date: (.+)$", (ROOT / "bench/results.md").read_text(), re.MULTILINE)
     assert date is not None
     assert f"From the last `make bench` ({date[1]};" in readme
     assert "| Measured | Figure | Reference or target |" in readme

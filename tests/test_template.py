@@ -3,6 +3,8 @@ every function deployable alone (its condition, log group and error alarm)."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +82,14 @@ def test_secrets_are_passed_by_reference_only() -> None:
             assert not any(s in str(value) for s in suspicious), (name, key)
             if key in {"SLACK_WEBHOOK_SECRET", "SLACK_WEBHOOK_PARAMETER"} or any(
                     word in key for word in ("TOKEN", "PASSWORD")):
-                # the name of a secret (a parameter named ...Name or ...Arn), never its value
-                reference = value.get("Ref", "") if isinstance(value, dict) else ""
-                assert str(reference).endswith(("Name", "Arn")), (name, key, value)
+                # the name of a secret (a parameter named ...Name or ...Arn), never its value;
+                # under an !If, each branch is such a name or empty
+                branches = value["If"][1:] if isinstance(value, dict) and "If" in value else [value]
+                for branch in branches:
+                    reference = branch.get("Ref", "") if isinstance(branch, dict) else branch
+                    assert reference == "" or str(reference).endswith(("Name", "Arn")), (
+                        name, key, value)
+                assert any(isinstance(b, dict) for b in branches), (name, key, value)
     for name in DOC["Parameters"]:
         if any(word in name for word in ("Secret", "Password", "Token", "Webhook")):
             assert name.endswith(("Name", "Arn")), name
@@ -94,3 +101,21 @@ def test_dry_run_is_the_default_for_every_function() -> None:
     for name, function in FUNCTIONS.items():
         variables = function["Properties"].get("Environment", {}).get("Variables", {})
         assert "DRY_RUN" not in variables, name  # nobody overrides the global
+
+
+def test_eventbridge_may_use_the_alert_key_without_source_conditions() -> None:
+    """The SNS developer guide (key management for encrypted topics): EventBridge publishing to
+    an encrypted topic does not support aws:SourceAccount, aws:SourceArn or aws:SourceOrgID, so
+    a key statement for events.amazonaws.com with one of them sends every event to the DLQ."""
+    statements = RESOURCES["AlertKey"]["Properties"]["KeyPolicy"]["Statement"]
+    for_events = [s for s in statements
+                  if "events.amazonaws.com" in _as_list(s.get("Principal", {}).get("Service", []))]
+    assert for_events
+    for statement in for_events:
+        conditions = json.dumps(statement.get("Condition", {}))
+        assert not re.search(r"aws:Source(Account|Arn|OrgID)", conditions, re.IGNORECASE)
+        assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(_as_list(statement["Action"]))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

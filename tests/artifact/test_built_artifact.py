@@ -198,7 +198,7 @@ def run_built(function: LocalFunction, sdk: str, endpoint: str, events: list[dic
 @pytest.mark.parametrize("sdk", SDKS)
 @pytest.mark.parametrize("function", FUNCTIONS, ids=[f.automation for f in FUNCTIONS])
 def test_the_built_function_runs_its_sample_event_on_the_runtime_sdk(
-        function: LocalFunction, sdk: str, live: bool, endpoint: str, tmp_path: Path,
+        function: LocalFunction, sdk: str, live: bool, *, endpoint: str, tmp_path: Path,
         request: pytest.FixtureRequest) -> None:
     """Dry-run reads; live (moto is a throwaway account) also makes the writes, so a parameter the
     runtime's botocore does not know fails in either."""

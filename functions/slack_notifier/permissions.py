@@ -1,0 +1,12 @@
+"""The IAM actions this automation's AWS calls need (docs/opskit.md, Permissions)."""
+
+from __future__ import annotations
+
+from opskit.permissions import Permissions
+
+PERMISSIONS = Permissions(
+    # Through Powertools' parameters utility: the webhook from Secrets Manager or SSM.
+    calls={"secretsmanager": ("GetSecretValue",), "ssm": ("GetParameter",)},
+    # A SecureString parameter, or a secret on a customer-managed key, is decrypted with it.
+    also={"ssm:GetParameter": ("kms:Decrypt",), "secretsmanager:GetSecretValue": ("kms:Decrypt",)},
+)

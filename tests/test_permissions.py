@@ -1,0 +1,139 @@
+"""Permissions are code: each automation's declared calls (functions/<automation>/permissions.py)
+are granted by its role in template.yaml and, where it acts in member accounts, by the member
+role; the code names no operation it has not declared; every call made in the suite is declared
+(tests/conftest.py checks that after each test).
+
+Statements under `!If` count as granted: they are the parameters' to turn on.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from collections import defaultdict
+from fnmatch import fnmatchcase
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore import xform_name
+
+from opskit.permissions import LAYER, Permissions
+from tests.lambda_env import local_functions
+from tests.test_member_role import MEMBER, MEMBER_AUTOMATIONS, TEMPLATE, load
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS = {f.automation: f.logical_id.removesuffix("Function") for f in local_functions()}
+SERVICES = ("autoscaling", "cloudwatch", "dynamodb", "ec2", "ecs", "elbv2", "iam", "kms",
+            "lambda", "logs", "organizations", "rds", "resourcegroupstaggingapi", "s3",
+            "s3control", "secretsmanager", "sns", "sqs", "ssm", "sts")
+
+
+def permissions_of(automation: str) -> Permissions:
+    declared: Permissions = importlib.import_module(f"{automation}.permissions").PERMISSIONS
+    return declared
+
+
+def _statements(policy: list[Any]) -> list[dict[str, Any]]:
+    """Each statement; both branches of an `!If` (what a parameter can turn on)."""
+    found: list[dict[str, Any]] = []
+    for entry in policy:
+        if "Fn::If" in entry:
+            found += [b for b in entry["Fn::If"][1:] if isinstance(b, dict) and "Effect" in b]
+        else:
+            found.append(entry)
+    return found
+
+
+@cache
+def function_role(automation: str) -> tuple[dict[str, Any], ...]:
+    function = load(TEMPLATE)["Resources"][f"{FUNCTIONS[automation]}Function"]
+    return tuple(s for policy in function["Properties"]["Policies"]
+                 for s in _statements(policy["Statement"]))
+
+
+@cache
+def member_role(automation: str) -> tuple[dict[str, Any], ...]:
+    policy = load(MEMBER)["Resources"][f"{FUNCTIONS[automation]}Policy"]
+    return tuple(_statements(policy["Properties"]["PolicyDocument"]["Statement"]))
+
+
+def _listed(value: Any) -> list[str]:
+    return value if isinstance(value, list) else [value]
+
+
+def allows(statements: tuple[dict[str, Any], ...], action: str) -> bool:
+    return any(s["Effect"] == "Allow" and any(fnmatchcase(action.lower(), pattern.lower())
+                                              for pattern in _listed(s.get("Action", [])))
+               for s in statements)
+
+
+@pytest.mark.parametrize("automation", sorted(FUNCTIONS))
+def test_the_role_grants_every_declared_action(automation: str) -> None:
+    missing = sorted(a for a in permissions_of(automation).actions()
+                     if not allows(function_role(automation), a))
+    assert missing == []
+
+
+@pytest.mark.parametrize("automation", sorted(
+    a for a, prefix in FUNCTIONS.items() if prefix in MEMBER_AUTOMATIONS))
+def test_the_member_role_grants_every_action_made_in_member_accounts(automation: str) -> None:
+    missing = sorted(a for a in permissions_of(automation).actions(member=True)
+                     if not allows(member_role(automation), a))
+    assert missing == []
+
+
+@cache
+def _operations_by_name() -> dict[str, set[tuple[str, str]]]:
+    session = botocore.session.get_session()
+    found: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for service in SERVICES:
+        for operation in session.get_service_model(service).operation_names:
+            found[xform_name(operation)].add((service, operation))
+    return found
+
+
+def named_operations(folder: Path) -> dict[str, set[tuple[str, str]]]:
+    """Every boto3 method the code names: called, paginated, or given by name to be called."""
+    by_name = _operations_by_name()
+    named: dict[str, set[tuple[str, str]]] = {}
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            name = None
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                name = node.func.attr
+                if name in {"get_paginator", "can_paginate"} and node.args and isinstance(
+                        node.args[0], ast.Constant):
+                    name = node.args[0].value
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                name = node.value
+            if isinstance(name, str) and name in by_name:
+                named[name] = by_name[name]
+    return named
+
+
+@pytest.mark.parametrize("automation", sorted(FUNCTIONS))
+def test_the_code_names_only_declared_operations(automation: str) -> None:
+    declared = permissions_of(automation).operations()
+    undeclared = sorted(name for name, candidates in
+                        named_operations(ROOT / "functions" / automation).items()
+                        if not candidates & declared)
+    assert undeclared == []
+
+
+def test_the_layer_names_only_declared_operations() -> None:
+    undeclared = sorted(name for name, candidates in
+                        named_operations(ROOT / "shared_layer" / "opskit").items()
+                        if not candidates & LAYER.operations())
+    assert undeclared == []
+
+
+def test_removing_a_statement_is_caught() -> None:
+    """The check itself: the scheduler's role without its StartStopEc2 statement misses actions."""
+    without = tuple(s for s in function_role("instance_scheduler")
+                    if s.get("Sid") != "StartStopEc2")
+    declared = permissions_of("instance_scheduler").actions()
+    assert {"ec2:StartInstances", "ec2:StopInstances"} <= {
+        a for a in declared if not allows(without, a)}
