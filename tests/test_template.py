@@ -119,3 +119,28 @@ def test_eventbridge_may_use_the_alert_key_without_source_conditions() -> None:
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def _event_names(function: str) -> set[str]:
+    names: set[str] = set()
+    for event in FUNCTIONS[function]["Properties"].get("Events", {}).values():
+        detail = event.get("Properties", {}).get("Pattern", {}).get("detail", {})
+        names |= set(detail.get("eventName", []))
+    return names
+
+
+@pytest.mark.parametrize(("function", "handled"), [
+    ("AutoTaggerFunction", "auto_tagger.resources:EXTRACTORS"),
+    ("S3PublicRemediationFunction", "s3_public_remediation.app:BUCKET_CALLS,ACCOUNT_CALLS"),
+    ("SgOpenPortRemediationFunction", "sg_open_port_remediation.events:CALLS"),
+])
+def test_the_rules_deliver_exactly_the_calls_the_handler_handles(function: str,
+                                                                 handled: str) -> None:
+    """One source of truth: a call in the rule but not the handler is delivered for nothing; one
+    in the handler but not the rule never arrives."""
+    import importlib
+
+    module, names = handled.split(":")
+    loaded = importlib.import_module(module)
+    expected = set().union(*(set(getattr(loaded, name)) for name in names.split(",")))
+    assert _event_names(function) == expected
