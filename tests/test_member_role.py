@@ -5,6 +5,7 @@ template's policies with `python -m tests.test_member_role`."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,9 @@ def render(template: dict[str, Any]) -> dict[str, Any]:
                      "Description": "The opskit stack's AssumeRoleName."},
         "TagPrefix": {"Type": "String", "Default": "opskit:",
                       "Description": "The opskit stack's TagPrefix (the auto-tagger's keys)."},
+        "ExemptionTagKey": {"Type": "String", "Default": "opskit:exempt",
+                            "Description": "The opskit stack's ExemptionTagKey: resources with "
+                                           "this tag set to true are never acted on."},
     }
     conditions: dict[str, Any] = {}
     for parameter, when in [*OPTIONAL.values(), *((p, w) for p, w, _ in TRANSLATED.values())]:
@@ -148,6 +152,14 @@ def render(template: dict[str, Any]) -> dict[str, Any]:
                            "PolicyDocument": {"Version": "2012-10-17",
                                               "Statement": member_statements(template,
                                                                              automation)}}}
+        exemption = template["Resources"].get(f"{automation}Exemption")
+        if exemption is not None:
+            resources[f"{automation}Exemption"] = {
+                "Type": "AWS::IAM::RolePolicy",
+                "Condition": f"{automation}Enabled",
+                "Properties": {"RoleName": {"Ref": "ExecutionRole"},
+                               "PolicyName": f"opskit-{automation}-exemption",
+                               "PolicyDocument": exemption["Properties"]["PolicyDocument"]}}
     return {"AWSTemplateFormatVersion": "2010-09-09",
             "Description": "opskit member-account role: deploy as a StackSet to every account "
                            "the automations act in. Generated from template.yaml by "
@@ -168,7 +180,10 @@ def test_the_member_role_trusts_only_the_opskit_roles_of_the_organization() -> N
     assert "aws:PrincipalArn" in statement["Condition"]["ArnLike"]
     for policy in (r for r in load(MEMBER)["Resources"].values()
                    if r["Type"] == "AWS::IAM::RolePolicy"):
-        for entry in policy["Properties"]["PolicyDocument"]["Statement"]:
+        document = policy["Properties"]["PolicyDocument"]
+        if "Fn::Sub" in document:  # the exemption: a JSON document with the tag key inside
+            document = json.loads(document["Fn::Sub"])
+        for entry in document["Statement"]:
             item = entry["Fn::If"][1] if "Fn::If" in entry else entry
             actions = item["Action"] if isinstance(item["Action"], list) else [item["Action"]]
             assert "*" not in actions
@@ -179,6 +194,14 @@ if __name__ == "__main__":
     header = ("# Generated from template.yaml by tests/test_member_role.py: do not edit by hand.\n"
               "# Deploy as a CloudFormation StackSet to every member account (docs/"
               "organization-scale.md).\n")
-    MEMBER.write_text(header + yaml.safe_dump(render(load(TEMPLATE)), sort_keys=False,
-                                              width=100))
+    class _Dumper(yaml.SafeDumper):
+        """Multi-line strings (the exemption documents) as literal blocks."""
+
+    def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    _Dumper.add_representer(str, _text)
+    MEMBER.write_text(header + yaml.dump(render(load(TEMPLATE)), Dumper=_Dumper,
+                                         sort_keys=False, width=100))
     print(f"written {MEMBER}")

@@ -178,3 +178,26 @@ def test_every_tag_write_names_the_exact_keys_it_may_write(name: str) -> None:
         assert condition.get("Null", {}).get("aws:TagKeys") == "false", (name, statement["Sid"])
         assert not actions - set(TAG_WRITERS) - set(UNNARROWABLE), (
             name, statement["Sid"], "tag writes share no statement with other actions")
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_role_that_acts_denies_acting_on_exempt_resources(name: str) -> None:
+    """The exemption tag is honoured in IAM too: the function's declared actions on resources
+    are denied where the resource carries ${ExemptionTagKey}, and no tag write may name it."""
+    from tests.exemption import acting_actions, exemption_document
+    from tests.test_permissions import permissions_of
+
+    automation = FUNCTIONS[name]["Properties"]["Handler"].split(".")[0]
+    permissions = permissions_of(automation)
+    prefix = name.removesuffix("Function")
+    policy = RESOURCES.get(f"{prefix}Exemption")
+    if not acting_actions(permissions):
+        assert policy is None
+        return
+    assert policy is not None, f"{prefix}Exemption is missing: render it with tests/exemption.py"
+    assert policy["Properties"]["RoleName"] == {"Ref": f"{prefix}FunctionRole"}
+    assert policy["Condition"] == FUNCTIONS[name]["Condition"]
+    document = json.loads(policy["Properties"]["PolicyDocument"]["Sub"])
+    assert document == exemption_document(permissions)
+    assert "${ExemptionTagKey}" in policy["Properties"]["PolicyDocument"]["Sub"]
+    assert "ExemptionTagKey" in DOC["Parameters"]
