@@ -19,7 +19,8 @@ MEMBER = ROOT / "member-role.yaml"
 MEMBER_AUTOMATIONS = ("InstanceScheduler", "AutoTagger", "S3PublicRemediation",
                       "SgOpenPortRemediation", "RdsBackup", "AccessKeyAuditor",
                       "ResourceCleanup", "SelfHealing")
-HOME_ONLY = {"Report", "ReportEncryption", "TargetAccounts", "DispatchQueue", "DiscoverTargets"}
+HOME_ONLY = {"Report", "ReportEncryption", "TargetAccounts", "DispatchQueue", "DiscoverTargets",
+             "Export"}  # exports run in the stack's account only, with its bucket, role and key
 # The template's optional statements that members need too, each behind a member parameter.
 OPTIONAL = {"HasReplacementCidrs": ("AllowSgReplacement", "the open-port remediation's "
                                     "ReplacementCidrs is set"),

@@ -137,3 +137,15 @@ def test_removing_a_statement_is_caught() -> None:
     declared = permissions_of("instance_scheduler").actions()
     assert {"ec2:StartInstances", "ec2:StopInstances"} <= {
         a for a in declared if not allows(without, a)}
+
+
+@pytest.mark.parametrize("automation", sorted(
+    a for a, prefix in FUNCTIONS.items() if prefix in MEMBER_AUTOMATIONS))
+def test_the_member_role_grants_nothing_only_the_home_account_does(automation: str) -> None:
+    """Exports, reports, dispatch and role assumption happen in the stack's account only."""
+    declared = permissions_of(automation)
+    home_only = {action for key in declared.home_only
+                 for action in declared.actions_for(*key.split(":"))
+                 if action not in declared.actions(member=True)}
+    granted = sorted(a for a in home_only if allows(member_role(automation), a))
+    assert granted == []

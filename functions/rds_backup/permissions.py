@@ -13,6 +13,9 @@ PERMISSIONS = REPORTS | TARGETS | DISPATCH | Permissions(
                 "AddTagsToResource", "StartExportTask"),
     },
     # An export writes to the stack's bucket as the stack's export role, with its key.
-    also={"rds:StartExportTask": ("iam:PassRole", "kms:CreateGrant", "kms:DescribeKey")},
+    also={"rds:StartExportTask": ("iam:PassRole", "kms:CreateGrant", "kms:DescribeKey"),
+          # A copy of an encrypted snapshot (to the DR region too) uses the keys through RDS.
+          "rds:CopyDBSnapshot": ("kms:CreateGrant", "kms:DescribeKey"),
+          "rds:CopyDBClusterSnapshot": ("kms:CreateGrant", "kms:DescribeKey")},
     home_only=frozenset({"rds:StartExportTask", "rds:DescribeExportTasks"}),
 )
