@@ -21,6 +21,8 @@ class Call:
     service: str  # botocore's service name, e.g. ec2, s3control
     operation: str  # the API name, e.g. DescribeInstances
     params: frozenset[str] = field(default_factory=frozenset)  # the parameters given
+    # A tag write: the IAM action checked and the tag keys it names.
+    tags: tuple[str, frozenset[str]] | None = None
 
 
 def automation_on_stack() -> str | None:
@@ -44,5 +46,9 @@ class CallRecorder:
         automation = automation_on_stack()
         if automation is None or model is None:
             return
+        from tests.iam_roles import tag_write
+
+        service = model.service_model.service_name
         given = frozenset(params.keys()) if isinstance(params, dict) else frozenset()
-        self.calls.append(Call(automation, model.service_model.service_name, model.name, given))
+        tags = tag_write(service, model.name, params) if isinstance(params, dict) else None
+        self.calls.append(Call(automation, service, model.name, given, tags))

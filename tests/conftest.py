@@ -151,9 +151,9 @@ class AlertInbox:
         return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
 
 
-@pytest.fixture
-def alert_inbox(aws: None) -> AlertInbox:
-    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+def make_alert_inbox() -> AlertInbox:
+    """The topic and its subscribed queue, in whatever account the clients reach."""
+    sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
     topic = sns.create_topic(Name="alerts")["TopicArn"]
     url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
@@ -161,6 +161,11 @@ def alert_inbox(aws: None) -> AlertInbox:
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
                   Attributes={"RawMessageDelivery": "true"})
     return AlertInbox(topic, url)
+
+
+@pytest.fixture
+def alert_inbox(aws: None) -> AlertInbox:
+    return make_alert_inbox()
 
 
 @pytest.fixture(autouse=True)
@@ -190,25 +195,24 @@ CALLS = CallRecorder()
 botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build.*.*", CALLS))
 
 
-def _declared(automation: str) -> frozenset[tuple[str, str]]:
-    import importlib
-
-    operations: frozenset[tuple[str, str]] = importlib.import_module(
-        f"{automation}.permissions").PERMISSIONS.operations()
-    return operations
-
-
 @pytest.fixture(autouse=True)
-def _only_declared_calls() -> Iterator[None]:
-    """Permissions are code: a call an automation makes that its permissions.py does not declare
-    fails the test that made it (the declarations are checked against the roles)."""
+def _only_permitted_calls() -> Iterator[None]:
+    """Permissions are code: a call an automation makes that its permissions.py does not declare,
+    or a tag write its role would refuse for the keys it names, fails the test that made it."""
+    from tests.iam_roles import denied_tag_write, function_role, permissions_of
+
     start = len(CALLS.calls)
     yield
-    undeclared = sorted({f"{c.automation}: {c.service}.{c.operation}"
-                         for c in CALLS.calls[start:]
-                         if (c.service, c.operation) not in _declared(c.automation)})
-    if undeclared:
-        pytest.fail(f"calls not declared in functions/<automation>/permissions.py: {undeclared}")
+    problems = set()
+    for call in CALLS.calls[start:]:
+        if (call.service, call.operation) not in permissions_of(call.automation).operations():
+            problems.add(f"{call.automation}: {call.service}.{call.operation} is not declared")
+        if call.tags is not None:
+            why = denied_tag_write(function_role(call.automation), *call.tags)
+            if why is not None:
+                problems.add(f"{call.automation}: {why}")
+    if problems:
+        pytest.fail(f"calls IAM would refuse: {sorted(problems)}")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

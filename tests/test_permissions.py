@@ -9,65 +9,24 @@ Statements under `!If` count as granted: they are the parameters' to turn on.
 from __future__ import annotations
 
 import ast
-import importlib
 from collections import defaultdict
-from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import botocore.session
 import pytest
 from botocore import xform_name
 
-from opskit.permissions import LAYER, Permissions
+from opskit.permissions import LAYER
+from tests.iam_roles import allows, denied_tag_write, function_role, member_role, permissions_of
 from tests.lambda_env import local_functions
-from tests.test_member_role import MEMBER, MEMBER_AUTOMATIONS, TEMPLATE, load
+from tests.test_member_role import MEMBER_AUTOMATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = {f.automation: f.logical_id.removesuffix("Function") for f in local_functions()}
 SERVICES = ("autoscaling", "cloudwatch", "dynamodb", "ec2", "ecs", "elbv2", "iam", "kms",
             "lambda", "logs", "organizations", "rds", "resourcegroupstaggingapi", "s3",
             "s3control", "secretsmanager", "sns", "sqs", "ssm", "sts")
-
-
-def permissions_of(automation: str) -> Permissions:
-    declared: Permissions = importlib.import_module(f"{automation}.permissions").PERMISSIONS
-    return declared
-
-
-def _statements(policy: list[Any]) -> list[dict[str, Any]]:
-    """Each statement; both branches of an `!If` (what a parameter can turn on)."""
-    found: list[dict[str, Any]] = []
-    for entry in policy:
-        if "Fn::If" in entry:
-            found += [b for b in entry["Fn::If"][1:] if isinstance(b, dict) and "Effect" in b]
-        else:
-            found.append(entry)
-    return found
-
-
-@cache
-def function_role(automation: str) -> tuple[dict[str, Any], ...]:
-    function = load(TEMPLATE)["Resources"][f"{FUNCTIONS[automation]}Function"]
-    return tuple(s for policy in function["Properties"]["Policies"]
-                 for s in _statements(policy["Statement"]))
-
-
-@cache
-def member_role(automation: str) -> tuple[dict[str, Any], ...]:
-    policy = load(MEMBER)["Resources"][f"{FUNCTIONS[automation]}Policy"]
-    return tuple(_statements(policy["Properties"]["PolicyDocument"]["Statement"]))
-
-
-def _listed(value: Any) -> list[str]:
-    return value if isinstance(value, list) else [value]
-
-
-def allows(statements: tuple[dict[str, Any], ...], action: str) -> bool:
-    return any(s["Effect"] == "Allow" and any(fnmatchcase(action.lower(), pattern.lower())
-                                              for pattern in _listed(s.get("Action", [])))
-               for s in statements)
 
 
 @pytest.mark.parametrize("automation", sorted(FUNCTIONS))
@@ -149,3 +108,26 @@ def test_the_member_role_grants_nothing_only_the_home_account_does(automation: s
                  if action not in declared.actions(member=True)}
     granted = sorted(a for a in home_only if allows(member_role(automation), a))
     assert granted == []
+
+
+@pytest.mark.parametrize(("automation", "action", "keys", "refused"), [
+    ("auto_tagger", "ec2:CreateTags", {"opskit:creator", "opskit:created-at"}, False),
+    ("auto_tagger", "ec2:CreateTags", {"opskit:creator", "opskit:exempt"}, True),
+    ("auto_tagger", "iam:TagUser", {"opskit:public-access"}, True),
+    ("auto_tagger", "ec2:CreateTags", set(), True),  # the Null guard
+    ("instance_scheduler", "ec2:DeleteTags", {"ScheduleOverride"}, False),
+    ("instance_scheduler", "ec2:DeleteTags", {"Owner"}, True),
+    ("instance_scheduler", "autoscaling:CreateOrUpdateTags", {"opskit:saved-capacity"}, False),
+    ("resource_cleanup", "ec2:CreateTags", {"opskit:cleanup-after"}, False),
+    ("resource_cleanup", "logs:UntagResource", {"opskit:exempt"}, True),
+    ("access_key_auditor", "iam:TagUser", {"opskit:key-deactivated:AKIAEXAMPLE"}, False),
+    ("access_key_auditor", "iam:TagUser", {"opskit:iam-user"}, True),
+    ("rds_backup", "rds:AddTagsToResource", {"opskit:managed-by", "opskit:source"}, False),
+    ("rds_backup", "rds:AddTagsToResource", {"Environment"}, True),
+    ("self_healing", "ecs:TagResource", {"opskit:healed-at"}, False),
+])
+def test_tag_writes_are_judged_by_the_keys_they_name(automation: str, action: str,
+                                                     keys: set[str], refused: bool) -> None:
+    """What the suite applies to every recorded tag write (tests/conftest.py)."""
+    assert (denied_tag_write(function_role(automation), action, frozenset(keys))
+            is not None) is refused

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ import boto3
 import pytest
 import requests
 
-from tests.conftest import ACCOUNT, REGION, AlertInbox, load_event
+from tests.conftest import ACCOUNT, REGION, load_event, make_alert_inbox
 from tests.lambda_env import (
     ROOT,
     SAMPLES,
@@ -147,21 +146,7 @@ def _seed(function: LocalFunction, event_stem: str) -> None:
 
     module = f"tests.{function.automation}.seed"
     if importlib.util.find_spec(module) is not None:
-        wrapper = importlib.import_module(module).seed(event_stem)
-        if isinstance(wrapper, AbstractContextManager):
-            del wrapper
-
-
-def _alert_inbox() -> AlertInbox:
-    """A topic the child publishes its reports to, read back through a subscribed queue."""
-    sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
-    topic = sns.create_topic(Name="alerts")["TopicArn"]
-    url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
-                  Attributes={"RawMessageDelivery": "true"})
-    return AlertInbox(topic, url)
+        importlib.import_module(module).seed(event_stem)
 
 
 def run_built(function: LocalFunction, sdk: str, endpoint: str, events: list[dict[str, Any]],
@@ -213,7 +198,7 @@ def test_the_built_function_runs_its_sample_event_on_the_runtime_sdk(
         extra |= {"WEBHOOK_HOSTS": "127.0.0.1", "REQUESTS_CA_BUNDLE": str(slack.ca_file)}
     else:
         _seed(function, Path(sample.event).stem)
-        reports = _alert_inbox()
+        reports = make_alert_inbox()
         extra |= {"ALERT_TOPIC_ARN": reports.topic_arn}
 
     ran = run_built(function, sdk, endpoint, [event], extra_environment=extra, tmp_path=tmp_path)

@@ -1,0 +1,151 @@
+"""The functions' roles as template.yaml and member-role.yaml grant them, and the part of IAM's
+evaluation the tests apply to recorded calls: actions, and the tag keys a tag write names."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from opskit.permissions import Permissions, iam_actions
+from tests.test_member_role import MEMBER, TEMPLATE, load
+
+ROOT = Path(__file__).resolve().parent.parent
+# What the template's parameters hold by default, where a statement names them.
+DEFAULTS = {"${TagPrefix}": "opskit:", "${ExemptionTagKey}": "opskit:exempt"}
+
+
+def permissions_of(automation: str) -> Permissions:
+    declared: Permissions = importlib.import_module(f"{automation}.permissions").PERMISSIONS
+    return declared
+
+
+def prefix_of(automation: str) -> str:
+    """InstanceScheduler for instance_scheduler: the template's logical-id prefix."""
+    return "".join(part.capitalize() for part in automation.split("_"))
+
+
+def _statements(policy: list[Any]) -> list[dict[str, Any]]:
+    """Each statement; both branches of an `!If` (what a parameter can turn on)."""
+    found: list[dict[str, Any]] = []
+    for entry in policy:
+        if "Fn::If" in entry:
+            found += [b for b in entry["Fn::If"][1:] if isinstance(b, dict) and "Effect" in b]
+        else:
+            found.append(entry)
+    return found
+
+
+def _exemption(resources: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    policy = resources.get(name)
+    if policy is None:
+        return []
+    text: str = policy["Properties"]["PolicyDocument"]["Fn::Sub"]
+    for variable, value in DEFAULTS.items():
+        text = text.replace(variable, value)
+    statements: list[dict[str, Any]] = json.loads(text)["Statement"]
+    return statements
+
+
+@cache
+def function_role(automation: str) -> tuple[dict[str, Any], ...]:
+    resources = load(TEMPLATE)["Resources"]
+    function = resources[f"{prefix_of(automation)}Function"]
+    return (*(s for policy in function["Properties"]["Policies"]
+              for s in _statements(policy["Statement"])),
+            *_exemption(resources, f"{prefix_of(automation)}Exemption"))
+
+
+@cache
+def member_role(automation: str) -> tuple[dict[str, Any], ...]:
+    resources = load(MEMBER)["Resources"]
+    policy = resources[f"{prefix_of(automation)}Policy"]
+    return (*_statements(policy["Properties"]["PolicyDocument"]["Statement"]),
+            *_exemption(resources, f"{prefix_of(automation)}Exemption"))
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _matches(action: str, statement: dict[str, Any]) -> bool:
+    return any(fnmatchcase(action.lower(), str(p).lower())
+               for p in _listed(statement.get("Action", [])))
+
+
+def allows(statements: Iterable[dict[str, Any]], action: str) -> bool:
+    return any(s["Effect"] == "Allow" and _matches(action, s) for s in statements)
+
+
+def _value(value: Any) -> str:
+    """A condition value, `!Sub` resolved with the parameters' defaults."""
+    text = value["Fn::Sub"] if isinstance(value, dict) and "Fn::Sub" in value else str(value)
+    for variable, default in DEFAULTS.items():
+        text = text.replace(variable, default)
+    return text
+
+
+def _tag_keys_admitted(statement: dict[str, Any], keys: frozenset[str]) -> bool:
+    """The statement's aws:TagKeys conditions, evaluated for a request naming `keys`."""
+    condition = statement.get("Condition", {})
+    for operator, test in condition.items():
+        if "aws:TagKeys" not in test:
+            continue
+        allowed = [_value(v) for v in _listed(test["aws:TagKeys"])]
+        like = operator.endswith("StringLike")
+        fold = operator.endswith("IgnoreCase")
+
+        def hit(key: str, allowed: list[str] = allowed, like: bool = like,
+                fold: bool = fold) -> bool:
+            return any(fnmatchcase(key.lower() if fold else key, a.lower() if fold else a)
+                       if like else (key.lower() == a.lower() if fold else key == a)
+                       for a in allowed)
+
+        if operator == "Null":
+            if (test["aws:TagKeys"] == "false") != bool(keys):
+                return False
+        elif operator.startswith("ForAllValues:"):
+            if not all(hit(k) for k in keys):
+                return False
+        elif operator.startswith("ForAnyValue:") and not any(hit(k) for k in keys):
+            return False
+    return True
+
+
+def denied_tag_write(statements: Iterable[dict[str, Any]], action: str,
+                     keys: frozenset[str]) -> str | None:
+    """Why IAM would refuse a tag write of `keys` by `action`, or None. Resource and
+    non-tag-key conditions are not evaluated here."""
+    relevant = [s for s in statements if _matches(action, s)]
+    for statement in relevant:
+        names_keys = any("aws:TagKeys" in t for t in statement.get("Condition", {}).values())
+        if statement["Effect"] == "Deny" and names_keys and _tag_keys_admitted(statement, keys):
+            return f"{statement.get('Sid')} denies {action} of {sorted(keys)}"
+    if not any(s["Effect"] == "Allow" and _tag_keys_admitted(s, keys) for s in relevant):
+        return f"no statement allows {action} of {sorted(keys)}"
+    return None
+
+
+# The tag keys a call writes or removes, read from its parameters, and the action IAM checks.
+def tag_write(service: str, operation: str,
+              params: dict[str, Any]) -> tuple[str, frozenset[str]] | None:
+    def keys_of(items: Any) -> frozenset[str]:
+        if isinstance(items, dict):
+            return frozenset(items)
+        return frozenset(str(t.get("Key", t.get("key", ""))) if isinstance(t, dict) else str(t)
+                         for t in items or [])
+
+    if service == "rds" and operation.startswith(("Create", "Copy")) and "Tags" in params:
+        return "rds:AddTagsToResource", keys_of(params["Tags"])  # tags on create
+    if "TagSpecifications" in params and service == "ec2":
+        return "ec2:CreateTags", frozenset().union(*(keys_of(spec.get("Tags", []))
+                                                    for spec in params["TagSpecifications"]))
+    for field in ("Tags", "tags", "TagKeys", "tagKeys"):
+        if field in params:
+            (action,) = iam_actions(service, operation)
+            return action, keys_of(params[field])
+    return None
