@@ -201,3 +201,19 @@ def test_every_role_that_acts_denies_acting_on_exempt_resources(name: str) -> No
     assert document == exemption_document(permissions)
     assert "${ExemptionTagKey}" in policy["Properties"]["PolicyDocument"]["Sub"]
     assert "ExemptionTagKey" in DOC["Parameters"]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_kms_grants_are_only_for_aws_services_acting_on_our_behalf(name: str) -> None:
+    """kms:CreateGrant is always narrowed: to one named key, or through a named service."""
+    for statement in _statements(FUNCTIONS[name]["Properties"].get("Policies", [])):
+        if statement["Effect"] != "Allow" or "kms:CreateGrant" not in _as_list(
+                statement["Action"]):
+            continue
+        condition = json.dumps(statement.get("Condition", {}))
+        own_key = isinstance(statement["Resource"], dict) and bool(
+            {"GetAtt", "Ref"} & set(statement["Resource"]))  # one named key
+        assert own_key or "kms:ViaService" in condition, (name, statement.get("Sid"))
+        if "ec2." in condition:  # EBS: decrypt one volume's key, as the AWS scheduler does
+            assert "kms:GrantIsForAWSResource" in condition
+            assert '"kms:GrantOperations": ["Decrypt"]' in condition
