@@ -217,3 +217,12 @@ def test_kms_grants_are_only_for_aws_services_acting_on_our_behalf(name: str) ->
         if "ec2." in condition:  # EBS: decrypt one volume's key, as the AWS scheduler does
             assert "kms:GrantIsForAWSResource" in condition
             assert '"kms:GrantOperations": ["Decrypt"]' in condition
+
+
+def test_the_notifier_reads_only_its_own_queue() -> None:
+    """SAM's managed policy for an SQS event source allows every queue; a Deny narrows it."""
+    statements = _statements(FUNCTIONS["SlackNotifierFunction"]["Properties"]["Policies"])
+    (deny,) = [s for s in statements if s.get("Sid") == "OnlyItsOwnQueue"]
+    assert deny["Effect"] == "Deny"
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= set(deny["Action"])
+    assert deny["NotResource"] == {"GetAtt": "SlackQueue.Arn"}
