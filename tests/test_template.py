@@ -219,10 +219,18 @@ def test_kms_grants_are_only_for_aws_services_acting_on_our_behalf(name: str) ->
             assert '"kms:GrantOperations": ["Decrypt"]' in condition
 
 
-def test_the_notifier_reads_only_its_own_queue() -> None:
-    """SAM's managed policy for an SQS event source allows every queue; a Deny narrows it."""
-    statements = _statements(FUNCTIONS["SlackNotifierFunction"]["Properties"]["Policies"])
+@pytest.mark.parametrize("name", sorted(
+    n for n, f in FUNCTIONS.items()
+    if any(e["Type"] == "SQS" for e in f["Properties"].get("Events", {}).values())))
+def test_a_queue_consumer_reads_only_its_own_queue(name: str) -> None:
+    """SAM's managed policy for an SQS event source allows every queue; a Deny narrows it to
+    the queue the function consumes (the notifier's, or its dispatch work queue)."""
+    (event,) = [e for e in FUNCTIONS[name]["Properties"]["Events"].values()
+                if e["Type"] == "SQS"]
+    queue = event["Properties"]["Queue"]
+    queue = queue["If"][1] if "If" in queue else queue
+    statements = _statements(FUNCTIONS[name]["Properties"]["Policies"])
     (deny,) = [s for s in statements if s.get("Sid") == "OnlyItsOwnQueue"]
     assert deny["Effect"] == "Deny"
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= set(deny["Action"])
-    assert deny["NotResource"] == {"GetAtt": "SlackQueue.Arn"}
+    assert deny["NotResource"] == queue
