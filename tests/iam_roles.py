@@ -8,13 +8,11 @@ import json
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from opskit.permissions import Permissions, iam_actions
 from tests.test_member_role import MEMBER, TEMPLATE, load
 
-ROOT = Path(__file__).resolve().parent.parent
 # What the template's parameters hold by default, where a statement names them.
 DEFAULTS = {"${TagPrefix}": "opskit:", "${ExemptionTagKey}": "opskit:exempt"}
 
