@@ -23,6 +23,8 @@ class Call:
     params: frozenset[str] = field(default_factory=frozenset)  # the parameters given
     # A tag write: the IAM action checked and the tag keys it names.
     tags: tuple[str, frozenset[str]] | None = None
+    # The EC2 resources it names: (ARN, their tags when the call was made).
+    resources: tuple[tuple[str, dict[str, str]], ...] = ()
 
 
 def automation_on_stack() -> str | None:
@@ -41,14 +43,16 @@ class CallRecorder:
     def __init__(self) -> None:
         self.calls: list[Call] = []
 
-    def __call__(self, model: Any = None, params: Any = None, **_: Any) -> None:
+    def __call__(self, model: Any = None, params: Any = None, context: Any = None,
+                 **_: Any) -> None:
         """A `before-parameter-build` handler: `params` are the caller's own arguments."""
         automation = automation_on_stack()
-        if automation is None or model is None:
+        if automation is None or model is None or not isinstance(params, dict):
             return
-        from tests.iam_roles import tag_write
+        from tests.iam_roles import ec2_resources, tag_write
 
         service = model.service_model.service_name
-        given = frozenset(params.keys()) if isinstance(params, dict) else frozenset()
-        tags = tag_write(service, model.name, params) if isinstance(params, dict) else None
-        self.calls.append(Call(automation, service, model.name, given, tags))
+        region = (context or {}).get("client_region") or ""
+        resources = tuple(ec2_resources(region, params)) if service == "ec2" else ()
+        self.calls.append(Call(automation, service, model.name, frozenset(params),
+                               tag_write(service, model.name, params), resources))

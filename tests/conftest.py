@@ -198,8 +198,15 @@ botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build.*.*", CALLS))
 @pytest.fixture(autouse=True)
 def _only_permitted_calls() -> Iterator[None]:
     """Permissions are code: a call an automation makes that its permissions.py does not declare,
-    or a tag write its role would refuse for the keys it names, fails the test that made it."""
-    from tests.iam_roles import denied_tag_write, function_role, permissions_of
+    a tag write its role would refuse for the keys it names, or an EC2 call its role would refuse
+    on a resource with the tags it has at that moment, fails the test that made it."""
+    from opskit.permissions import iam_actions
+    from tests.iam_roles import (
+        denied_on_resource,
+        denied_tag_write,
+        function_role,
+        permissions_of,
+    )
 
     start = len(CALLS.calls)
     yield
@@ -211,6 +218,11 @@ def _only_permitted_calls() -> Iterator[None]:
             why = denied_tag_write(function_role(call.automation), *call.tags)
             if why is not None:
                 problems.add(f"{call.automation}: {why}")
+        for arn, tags in call.resources:
+            for action in iam_actions(call.service, call.operation):
+                why = denied_on_resource(function_role(call.automation), action, arn, tags)
+                if why is not None:
+                    problems.add(f"{call.automation}: {why}")
     if problems:
         pytest.fail(f"calls IAM would refuse: {sorted(problems)}")
 

@@ -147,3 +147,101 @@ def tag_write(service: str, operation: str,
             (action,) = iam_actions(service, operation)
             return action, keys_of(params[field])
     return None
+
+
+# EC2 resources named by a call, with the tags they carry in moto at call time.
+_EC2_ID_FIELDS = ("InstanceIds", "Resources", "InstanceId", "VolumeId", "SnapshotId",
+                  "AllocationId", "ImageId", "NetworkInterfaceId", "GroupId")
+_EC2_TYPES = {"i-": "instance", "vol-": "volume", "snap-": "snapshot", "eipalloc-": "elastic-ip",
+              "ami-": "image", "eni-": "network-interface", "sg-": "security-group"}
+
+
+def ec2_resources(region: str, params: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
+    """(ARN, tags) of each EC2 resource the call names, the tags read from moto's backend now."""
+    from moto.ec2.models import ec2_backends
+
+    named: list[str] = []
+    for field in _EC2_ID_FIELDS:
+        value = params.get(field)
+        named += [str(v) for v in (value if isinstance(value, list) else [value]) if v]
+    found = []
+    for resource_id in named:
+        kind = next((k for p, k in _EC2_TYPES.items() if resource_id.startswith(p)), None)
+        if kind is None:
+            continue
+        account, tags = "unknown", {}
+        for owner, regions in list(ec2_backends.items()):
+            if region in regions and resource_id in regions[region].tags:
+                account, tags = owner, dict(regions[region].tags[resource_id])
+                break
+        if kind in {"snapshot", "image"}:
+            account = ""  # their ARNs name no account
+        found.append((f"arn:aws:ec2:{region}:{account}:{kind}/{resource_id}", tags))
+    return found
+
+
+def _resource_patterns(statement: dict[str, Any]) -> list[str]:
+    patterns = []
+    for value in _listed(statement.get("Resource", "*")):
+        text = value["Fn::Sub"] if isinstance(value, dict) and "Fn::Sub" in value else value
+        if not isinstance(text, str):
+            text = "*"  # a reference to one of the stack's resources: not an EC2 resource
+        text = text.replace("${AWS::Partition}", "aws")
+        while "${" in text:
+            start = text.index("${")
+            text = text[:start] + "*" + text[text.index("}", start) + 1:]
+        patterns.append(text)
+    return patterns
+
+
+def _tag_condition_holds(operator: str, key: str, expected: Any,
+                         tags: dict[str, str]) -> bool | None:
+    """One aws:ResourceTag/<key> condition against the resource's tags; None when the
+    condition is about something else (not evaluated here)."""
+    for prefix in ("aws:ResourceTag/", "ec2:ResourceTag/"):
+        if key.startswith(prefix):
+            name = _value(key[len(prefix):]) if "${" in key else key[len(prefix):]
+            break
+    else:
+        return None
+    actual = tags.get(name)
+    values = [_value(v) for v in _listed(expected)]
+    if operator == "Null":
+        return (actual is None) == (str(expected).lower() == "true")
+    fold = operator.endswith("IgnoreCase")
+    base = operator.removesuffix("IgnoreCase")
+    equal = actual is not None and any(
+        (actual.lower() == v.lower()) if fold else (actual == v) for v in values)
+    if base == "StringEquals":
+        return equal
+    if base == "StringNotEquals":
+        return not equal
+    if base == "StringLike":
+        return actual is not None and any(fnmatchcase(actual, v) for v in values)
+    return None
+
+
+def _resource_conditions_hold(statement: dict[str, Any], tags: dict[str, str]) -> bool:
+    for operator, tests in statement.get("Condition", {}).items():
+        for key, expected in tests.items():
+            if _tag_condition_holds(operator, key, expected, tags) is False:
+                return False
+    return True
+
+
+def denied_on_resource(statements: Iterable[dict[str, Any]], action: str, arn: str,
+                       tags: dict[str, str]) -> str | None:
+    """Why IAM would refuse `action` on the resource `arn` carrying `tags`, or None. Only the
+    statements' resources and their resource-tag conditions are evaluated here."""
+    relevant = [s for s in statements if _matches(action, s)
+                and any(fnmatchcase(arn, p) for p in _resource_patterns(s))]
+    for statement in relevant:
+        if statement["Effect"] == "Deny" and statement.get("Condition") and all(
+                _tag_condition_holds(op, key, expected, tags)
+                for op, tests in statement["Condition"].items()
+                for key, expected in tests.items()):
+            return f"{statement.get('Sid')} denies {action} on {arn}"
+    if not any(s["Effect"] == "Allow" and _resource_conditions_hold(s, tags)
+               for s in relevant):
+        return f"no statement allows {action} on {arn} (tags {sorted(tags)})"
+    return None

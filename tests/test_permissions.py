@@ -18,7 +18,14 @@ import pytest
 from botocore import xform_name
 
 from opskit.permissions import LAYER
-from tests.iam_roles import allows, denied_tag_write, function_role, member_role, permissions_of
+from tests.iam_roles import (
+    allows,
+    denied_on_resource,
+    denied_tag_write,
+    function_role,
+    member_role,
+    permissions_of,
+)
 from tests.lambda_env import local_functions
 from tests.test_member_role import MEMBER_AUTOMATIONS
 
@@ -130,4 +137,28 @@ def test_tag_writes_are_judged_by_the_keys_they_name(automation: str, action: st
                                                      keys: set[str], refused: bool) -> None:
     """What the suite applies to every recorded tag write (tests/conftest.py)."""
     assert (denied_tag_write(function_role(automation), action, frozenset(keys))
+            is not None) is refused
+
+
+INSTANCE = "arn:aws:ec2:eu-west-1:123456789012:instance/i-0abc"
+VOLUME = "arn:aws:ec2:eu-west-1:123456789012:volume/vol-0abc"
+
+
+@pytest.mark.parametrize(("automation", "action", "arn", "tags", "refused"), [
+    ("instance_scheduler", "ec2:StopInstances", INSTANCE, {"Schedule": "office-hours"}, False),
+    ("instance_scheduler", "ec2:StopInstances", INSTANCE, {"opskit:exempt": "TRUE"}, True),
+    ("self_healing", "ec2:RebootInstances", INSTANCE, {"opskit:exempt": "yes"}, True),
+    ("self_healing", "ec2:RebootInstances", INSTANCE, {"opskit:exempt": "false"}, False),
+    ("resource_cleanup", "ec2:DeleteVolume", VOLUME, {"opskit:cleanup-after": "2026-12-01"},
+     False),
+    ("resource_cleanup", "ec2:DeleteVolume", VOLUME, {}, True),  # never an unmarked volume
+    ("resource_cleanup", "ec2:CreateSnapshot", VOLUME, {}, True),
+    ("resource_cleanup", "ec2:DeleteVolume", VOLUME,
+     {"opskit:cleanup-after": "2026-12-01", "opskit:exempt": "1"}, True),
+])
+def test_ec2_calls_are_judged_with_the_resources_tags(
+        automation: str, action: str, arn: str, tags: dict[str, str], refused: bool) -> None:
+    """What the suite applies to every recorded EC2 call (tests/conftest.py): the statements'
+    resources, their resource-tag conditions and the exemption policy, with the real tags."""
+    assert (denied_on_resource(function_role(automation), action, arn, tags)
             is not None) is refused
