@@ -1,14 +1,14 @@
 """Which automation made an AWS call: the function package found on the call's stack.
 
-A botocore `before-call` handler, registered for the whole session, attributes every call made
-from inside `functions/<automation>/` (the layer's calls included, as the handler is on their
-stack) to that automation; calls made by tests and seeds are not attributed.
+A botocore `before-parameter-build` handler, registered for the whole session, attributes every
+call made from inside `functions/<automation>/` (the layer's calls included, as the handler is on
+their stack) to that automation; calls made by tests and seeds are not attributed.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ class Call:
     automation: str
     service: str  # botocore's service name, e.g. ec2, s3control
     operation: str  # the API name, e.g. DescribeInstances
-    params: frozenset[str] = field(default_factory=frozenset)  # the parameters given
     # A tag write: the IAM action checked and the tag keys it names.
     tags: tuple[str, frozenset[str]] | None = None
     # The EC2 resources it names: (ARN, their tags when the call was made).
@@ -54,5 +53,5 @@ class CallRecorder:
         service = model.service_model.service_name
         region = (context or {}).get("client_region") or ""
         resources = tuple(ec2_resources(region, params)) if service == "ec2" else ()
-        self.calls.append(Call(automation, service, model.name, frozenset(params),
+        self.calls.append(Call(automation, service, model.name,
                                tag_write(service, model.name, params), resources))

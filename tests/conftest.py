@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,6 +77,16 @@ def _clock_offset() -> Iterator[None]:
 def load_event(name: str) -> dict[str, Any]:
     """Load `events/<automation>/<name>.json`."""
     return json.loads((EVENTS / name).read_text())
+
+
+def seed_event(automation: str, event_stem: str) -> AbstractContextManager[Any]:
+    """Create what a sample event refers to with `tests/<automation>/seed.py`, if the automation
+    has one; returns what to enter around the handler (fakes, settings, an expected refusal)."""
+    module = f"tests.{automation}.seed"
+    if importlib.util.find_spec(module) is None:
+        return nullcontext()
+    around: AbstractContextManager[Any] | None = importlib.import_module(module).seed(event_stem)
+    return around or nullcontext()
 
 
 @pytest.fixture
@@ -225,12 +238,3 @@ def _only_permitted_calls() -> Iterator[None]:
                     problems.add(f"{call.automation}: {why}")
     if problems:
         pytest.fail(f"calls IAM would refuse: {sorted(problems)}")
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    target = os.environ.get("OPSKIT_RECORD_CALLS")
-    if target:
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        rows = sorted({(c.automation, c.service, c.operation, tuple(sorted(c.params)))
-                       for c in CALLS.calls})
-        Path(f"{target}.{worker}.json").write_text(json.dumps(rows, indent=0))

@@ -21,6 +21,11 @@ TAG_WRITES = ("CreateTags", "DeleteTags", "AddTags", "RemoveTags", "TagResource"
               "AddTagsToResource", "RemoveTagsFromResource", "CreateOrUpdateTags")
 
 
+def is_tag_write(action: str) -> bool:
+    """Whether an IAM action (service:Name) writes or removes tags."""
+    return action.split(":")[1] in TAG_WRITES
+
+
 def acting_actions(permissions: Permissions) -> list[str]:
     return sorted(a for a in permissions.actions()
                   if not a.split(":")[1].startswith(READS) and a not in PLUMBING)
@@ -28,7 +33,7 @@ def acting_actions(permissions: Permissions) -> list[str]:
 
 def exemption_document(permissions: Permissions) -> dict[str, object]:
     acting = acting_actions(permissions)
-    tag_writes = [a for a in acting if a.split(":")[1] in TAG_WRITES]
+    tag_writes = [a for a in acting if is_tag_write(a)]
     statements: list[dict[str, object]] = [{
         "Sid": "NeverActOnExemptResources", "Effect": "Deny", "Action": acting, "Resource": "*",
         "Condition": {"StringEqualsIgnoreCase": {

@@ -42,10 +42,8 @@ def _exemption(resources: dict[str, Any], name: str) -> list[dict[str, Any]]:
     policy = resources.get(name)
     if policy is None:
         return []
-    text: str = policy["Properties"]["PolicyDocument"]["Fn::Sub"]
-    for variable, value in DEFAULTS.items():
-        text = text.replace(variable, value)
-    statements: list[dict[str, Any]] = json.loads(text)["Statement"]
+    statements: list[dict[str, Any]] = json.loads(
+        _value(policy["Properties"]["PolicyDocument"]))["Statement"]
     return statements
 
 
@@ -200,7 +198,7 @@ def _tag_condition_holds(operator: str, key: str, expected: Any,
     condition is about something else (not evaluated here)."""
     for prefix in ("aws:ResourceTag/", "ec2:ResourceTag/"):
         if key.startswith(prefix):
-            name = _value(key[len(prefix):]) if "${" in key else key[len(prefix):]
+            name = _value(key[len(prefix):])
             break
     else:
         return None

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import EVENTS, FakeLambdaContext, load_event
+from tests.conftest import EVENTS, FakeLambdaContext, load_event, seed_event
 
 SAMPLES = sorted(EVENTS.glob("*/*.json"))
 
@@ -43,9 +42,7 @@ def test_sample_event_runs_through_its_handler(
     automation = _automation(path)
     monkeypatch.setenv("DRY_RUN", "true")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", automation)
-    around: AbstractContextManager[Any] = nullcontext()
-    if importlib.util.find_spec(f"tests.{automation}.seed") is not None:
-        around = importlib.import_module(f"tests.{automation}.seed").seed(path.stem) or around
+    around = seed_event(automation, path.stem)
     handler = importlib.import_module(f"{automation}.app").lambda_handler
     event = load_event(f"{automation}/{path.name}")
     with around:

@@ -25,26 +25,27 @@ from tests.iam_roles import (
     function_role,
     member_role,
     permissions_of,
+    prefix_of,
 )
 from tests.lambda_env import local_functions
 from tests.test_member_role import MEMBER_AUTOMATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = {f.automation: f.logical_id.removesuffix("Function") for f in local_functions()}
+AUTOMATIONS = sorted(f.automation for f in local_functions())
+IN_MEMBERS = sorted(a for a in AUTOMATIONS if prefix_of(a) in MEMBER_AUTOMATIONS)
 SERVICES = ("autoscaling", "cloudwatch", "dynamodb", "ec2", "ecs", "elbv2", "iam", "kms",
             "lambda", "logs", "organizations", "rds", "resourcegroupstaggingapi", "s3",
             "s3control", "secretsmanager", "sns", "sqs", "ssm", "sts")
 
 
-@pytest.mark.parametrize("automation", sorted(FUNCTIONS))
+@pytest.mark.parametrize("automation", AUTOMATIONS)
 def test_the_role_grants_every_declared_action(automation: str) -> None:
     missing = sorted(a for a in permissions_of(automation).actions()
                      if not allows(function_role(automation), a))
     assert missing == []
 
 
-@pytest.mark.parametrize("automation", sorted(
-    a for a, prefix in FUNCTIONS.items() if prefix in MEMBER_AUTOMATIONS))
+@pytest.mark.parametrize("automation", IN_MEMBERS)
 def test_the_member_role_grants_every_action_made_in_member_accounts(automation: str) -> None:
     missing = sorted(a for a in permissions_of(automation).actions(member=True)
                      if not allows(member_role(automation), a))
@@ -80,7 +81,7 @@ def named_operations(folder: Path) -> dict[str, set[tuple[str, str]]]:
     return named
 
 
-@pytest.mark.parametrize("automation", sorted(FUNCTIONS))
+@pytest.mark.parametrize("automation", AUTOMATIONS)
 def test_the_code_names_only_declared_operations(automation: str) -> None:
     declared = permissions_of(automation).operations()
     undeclared = sorted(name for name, candidates in
@@ -105,8 +106,7 @@ def test_removing_a_statement_is_caught() -> None:
         a for a in declared if not allows(without, a)}
 
 
-@pytest.mark.parametrize("automation", sorted(
-    a for a, prefix in FUNCTIONS.items() if prefix in MEMBER_AUTOMATIONS))
+@pytest.mark.parametrize("automation", IN_MEMBERS)
 def test_the_member_role_grants_nothing_only_the_home_account_does(automation: str) -> None:
     """Exports, reports, dispatch and role assumption happen in the stack's account only."""
     declared = permissions_of(automation)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from opskit.config import ConfigError
-from tests.conftest import REGION, FakeLambdaContext, load_event
+from tests.conftest import REGION, FakeLambdaContext, load_event, seed_event
 from tests.lambda_env import SAMPLES, LocalFunction, local_functions, sam_local_environment
 
 FUNCTIONS = local_functions()
@@ -49,10 +48,7 @@ def test_each_handler_runs_its_sample_event_with_the_sam_local_environment(
     for name, value in sam_local_environment(function, REGION).items():
         monkeypatch.setenv(name, value)
     sample = SAMPLES[function.automation]
-    around: AbstractContextManager[Any] = nullcontext()
-    seed_module = f"tests.{function.automation}.seed"
-    if importlib.util.find_spec(seed_module) is not None:
-        around = importlib.import_module(seed_module).seed(Path(sample.event).stem) or around
+    around = seed_event(function.automation, Path(sample.event).stem)
     module, _, name = function.handler.rpartition(".")
     handler = getattr(importlib.import_module(module), name)
     event = load_event(f"{function.automation}/{sample.event}")

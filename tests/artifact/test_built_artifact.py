@@ -27,7 +27,7 @@ import boto3
 import pytest
 import requests
 
-from tests.conftest import ACCOUNT, REGION, load_event, make_alert_inbox
+from tests.conftest import ACCOUNT, REGION, load_event, make_alert_inbox, seed_event
 from tests.lambda_env import (
     ROOT,
     SAMPLES,
@@ -138,17 +138,6 @@ def fake_slack(tmp_path: Path) -> Iterator[FakeSlack]:
         server.server_close()
 
 
-def _seed(function: LocalFunction, event_stem: str) -> None:
-    """The unit tests' seed for the event, created in the moto server. What a seed returns to
-    wrap the handler in-process (patches, fakes) cannot reach the child and is not entered."""
-    import importlib
-    import importlib.util
-
-    module = f"tests.{function.automation}.seed"
-    if importlib.util.find_spec(module) is not None:
-        importlib.import_module(module).seed(event_stem)
-
-
 def run_built(function: LocalFunction, sdk: str, endpoint: str, events: list[dict[str, Any]],
               *, extra_environment: dict[str, str], tmp_path: Path) -> dict[str, Any]:
     function_dir, layer_dir = BUILD / function.logical_id, BUILD / "OpskitLayer" / "python"
@@ -197,7 +186,9 @@ def test_the_built_function_runs_its_sample_event_on_the_runtime_sdk(
             Name="opskit/slack-webhooks", SecretString=json.dumps({"default": slack.url}))
         extra |= {"WEBHOOK_HOSTS": "127.0.0.1", "REQUESTS_CA_BUNDLE": str(slack.ca_file)}
     else:
-        _seed(function, Path(sample.event).stem)
+        # Created in the moto server. What a seed returns to wrap the handler in-process
+        # (patches, fakes) cannot reach the child, and is not entered.
+        seed_event(function.automation, Path(sample.event).stem)
         reports = make_alert_inbox()
         extra |= {"ALERT_TOPIC_ARN": reports.topic_arn}
 
