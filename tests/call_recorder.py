@@ -15,15 +15,18 @@ from typing import Any
 FUNCTIONS = str(Path(__file__).resolve().parent.parent / "functions")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Call:
     automation: str
     service: str  # botocore's service name, e.g. ec2, s3control
     operation: str  # the API name, e.g. DescribeInstances
     # A tag write: the IAM action checked and the tag keys it names.
     tags: tuple[str, frozenset[str]] | None = None
-    # The EC2 resources it names: (ARN, their tags when the call was made).
+    # The resources it names: (ARN, their tags when the call was made).
     resources: tuple[tuple[str, dict[str, str]], ...] = ()
+    # Whether AWS (moto) answered with success: a call that failed anyway (a resource that is
+    # gone, a refused request) is not judged on the resources it names.
+    succeeded: bool = True
 
 
 def automation_on_stack() -> str | None:
@@ -48,10 +51,20 @@ class CallRecorder:
         automation = automation_on_stack()
         if automation is None or model is None or not isinstance(params, dict):
             return
-        from tests.iam_roles import ec2_resources, tag_write
+        from tests.iam_roles import resources_named, tag_write
 
         service = model.service_model.service_name
         region = (context or {}).get("client_region") or ""
-        resources = tuple(ec2_resources(region, params)) if service == "ec2" else ()
-        self.calls.append(Call(automation, service, model.name,
-                               tag_write(service, model.name, params), resources))
+        resources = tuple(resources_named(service, region, params))
+        call = Call(automation, service, model.name, tag_write(service, model.name, params),
+                    resources)
+        if context is not None:
+            context["opskit.call"] = call
+        self.calls.append(call)
+
+    @staticmethod
+    def answered(http_response: Any = None, context: Any = None, **_: Any) -> None:
+        """An `after-call` handler: marks the recorded call failed on an error answer."""
+        call = (context or {}).get("opskit.call")
+        if call is not None and http_response is not None:
+            call.succeeded = http_response.status_code < 300

@@ -206,12 +206,13 @@ def pytest_report_header() -> str | None:
 # Every AWS call an automation makes in the suite, attributed by the function package on its stack.
 CALLS = CallRecorder()
 botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build.*.*", CALLS))
+botocore.handlers.BUILTIN_HANDLERS.append(("after-call.*.*", CallRecorder.answered))
 
 
 @pytest.fixture(autouse=True)
 def _only_permitted_calls() -> Iterator[None]:
     """Permissions are code: a call an automation makes that its permissions.py does not declare,
-    a tag write its role would refuse for the keys it names, or an EC2 call its role would refuse
+    a tag write its role would refuse for the keys it names, or a call its role would refuse
     on a resource with the tags it has at that moment, fails the test that made it."""
     from opskit.permissions import iam_actions
     from tests.iam_roles import (
@@ -231,7 +232,7 @@ def _only_permitted_calls() -> Iterator[None]:
             why = denied_tag_write(function_role(call.automation), *call.tags)
             if why is not None:
                 problems.add(f"{call.automation}: {why}")
-        for arn, tags in call.resources:
+        for arn, tags in call.resources if call.succeeded else ():
             for action in iam_actions(call.service, call.operation):
                 why = denied_on_resource(function_role(call.automation), action, arn, tags)
                 if why is not None:

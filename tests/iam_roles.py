@@ -147,15 +147,42 @@ def tag_write(service: str, operation: str,
     return None
 
 
-# EC2 resources named by a call, with the tags they carry in moto at call time.
+# The resources a call names, with the tags they carry in moto at call time.
 _EC2_ID_FIELDS = ("InstanceIds", "Resources", "InstanceId", "VolumeId", "SnapshotId",
                   "AllocationId", "ImageId", "NetworkInterfaceId", "GroupId")
 _EC2_TYPES = {"i-": "instance", "vol-": "volume", "snap-": "snapshot", "eipalloc-": "elastic-ip",
               "ami-": "image", "eni-": "network-interface", "sg-": "security-group"}
+# RDS request fields, the ARN's resource type and the backend's store of it.
+_RDS_FIELDS = {"DBInstanceIdentifier": ("db", "databases"),
+               "DBClusterIdentifier": ("cluster", "clusters"),
+               "DBSnapshotIdentifier": ("snapshot", "database_snapshots"),
+               "SourceDBSnapshotIdentifier": ("snapshot", "database_snapshots"),
+               "TargetDBSnapshotIdentifier": ("snapshot", "database_snapshots"),
+               "DBClusterSnapshotIdentifier": ("cluster-snapshot", "cluster_snapshots"),
+               "SourceDBClusterSnapshotIdentifier": ("cluster-snapshot", "cluster_snapshots"),
+               "TargetDBClusterSnapshotIdentifier": ("cluster-snapshot", "cluster_snapshots")}
+_RDS_STORES = {kind: store for kind, store in _RDS_FIELDS.values()}
+Tagged = tuple[str, dict[str, str]]
 
 
-def ec2_resources(region: str, params: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
-    """(ARN, tags) of each EC2 resource the call names, the tags read from moto's backend now."""
+def _tag_dict(tags: Any) -> dict[str, str]:
+    if isinstance(tags, dict):
+        return {str(k): str(v.get("Value", "") if isinstance(v, dict) else v)
+                for k, v in tags.items()}
+    return {str(t["Key"]): str(t.get("Value", "")) for t in tags or []}
+
+
+def _in_backends(backends: Any, region: str, find: Any) -> tuple[str, Any]:
+    """(account, found) for the first account whose `region` backend `find` answers."""
+    for account, regions in list(backends.items()):
+        if region in regions:
+            found = find(regions[region])
+            if found is not None:
+                return account, found
+    return "unknown", None
+
+
+def _ec2(region: str, params: dict[str, Any]) -> list[Tagged]:
     from moto.ec2.models import ec2_backends
 
     named: list[str] = []
@@ -167,15 +194,98 @@ def ec2_resources(region: str, params: dict[str, Any]) -> list[tuple[str, dict[s
         kind = next((k for p, k in _EC2_TYPES.items() if resource_id.startswith(p)), None)
         if kind is None:
             continue
-        account, tags = "unknown", {}
-        for owner, regions in list(ec2_backends.items()):
-            if region in regions and resource_id in regions[region].tags:
-                account, tags = owner, dict(regions[region].tags[resource_id])
-                break
+        account, tags = _in_backends(ec2_backends, region,
+                                     lambda b, r=resource_id: b.tags.get(r))
         if kind in {"snapshot", "image"}:
             account = ""  # their ARNs name no account
-        found.append((f"arn:aws:ec2:{region}:{account}:{kind}/{resource_id}", tags))
+        found.append((f"arn:aws:ec2:{region}:{account}:{kind}/{resource_id}", dict(tags or {})))
     return found
+
+
+def _rds(region: str, params: dict[str, Any]) -> list[Tagged]:
+    from moto.rds.models import rds_backends
+
+    def place(kind: str, name: str) -> tuple[str, str, str]:
+        parts = name.split(":")
+        if name.startswith("arn:") and len(parts) > 6:  # e.g. a copy's source elsewhere
+            return parts[3], parts[5], parts[6]
+        return region, kind, name
+
+    named = [place(kind, str(params[field])) for field, (kind, _) in _RDS_FIELDS.items()
+             if params.get(field)]
+    if params.get("ResourceName"):  # tag calls name the resource by ARN
+        named.append(place("", str(params["ResourceName"])))
+    found = []
+    for region_of, kind, name in named:
+        account, resource = _in_backends(
+            rds_backends, region_of,
+            lambda b, k=kind, n=name: getattr(b, _RDS_STORES.get(k, ""), {}).get(n))
+        found.append((f"arn:aws:rds:{region_of}:{account}:{kind}:{name}",
+                      _tag_dict(getattr(resource, "tags", []))))
+    return found
+
+
+def _iam(params: dict[str, Any]) -> list[Tagged]:
+    from moto.iam.models import iam_backends
+
+    if not params.get("UserName"):
+        return []
+    name = str(params["UserName"])
+    for account, partitions in list(iam_backends.items()):
+        user = partitions["aws"].users.get(name)
+        if user is not None:
+            return [(f"arn:aws:iam::{account}:user/{name}", _tag_dict(user.tags))]
+    return [(f"arn:aws:iam::unknown:user/{name}", {})]
+
+
+def _autoscaling(region: str, params: dict[str, Any]) -> list[Tagged]:
+    from moto.autoscaling.models import autoscaling_backends
+
+    names = {str(params["AutoScalingGroupName"])} if params.get("AutoScalingGroupName") else set()
+    names |= {str(t["ResourceId"]) for t in params.get("Tags", []) if t.get("ResourceId")}
+    found = []
+    for name in sorted(names):
+        account, group = _in_backends(autoscaling_backends, region,
+                                      lambda b, n=name: b.autoscaling_groups.get(n))
+        found.append((f"arn:aws:autoscaling:{region}:{account}:autoScalingGroup:"
+                      f"unknown:autoScalingGroupName/{name}",
+                      _tag_dict(getattr(group, "tags", []))))
+    return found
+
+
+def _secretsmanager(region: str, params: dict[str, Any]) -> list[Tagged]:
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    secret_id = str(params.get("SecretId") or "")
+    if not secret_id:
+        return []
+
+    def find(backend: Any) -> Any:
+        return next((s for s in backend.secrets.values()
+                     if secret_id in {s.arn, s.name}), None)
+
+    account, secret = _in_backends(secretsmanager_backends, region, find)
+    arn = secret.arn if secret is not None else (
+        secret_id if secret_id.startswith("arn:")
+        else f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_id}")
+    return [(arn, _tag_dict(getattr(secret, "tags", None) or []))]
+
+
+def resources_named(service: str, region: str, params: dict[str, Any]) -> list[Tagged]:
+    """(ARN, tags) of each resource the call names whose service's resource-level conditions
+    the tests evaluate (EC2, RDS, IAM users, Auto Scaling groups, secrets), the tags read from
+    moto's backend at call time."""
+    if service == "ec2":
+        return _ec2(region, params)
+    if service == "rds":
+        return _rds(region, params)
+    if service == "iam":
+        return _iam(params)
+    if service == "autoscaling":
+        return _autoscaling(region, params)
+    if service == "secretsmanager":
+        return _secretsmanager(region, params)
+    return []
 
 
 def _resource_patterns(statement: dict[str, Any]) -> list[str]:
@@ -192,11 +302,18 @@ def _resource_patterns(statement: dict[str, Any]) -> list[str]:
     return patterns
 
 
+# Condition keys on a resource's tags, by service; rds has one per resource type.
+_RESOURCE_TAG_KEYS = ("aws:ResourceTag/", "ec2:ResourceTag/", "iam:ResourceTag/",
+                      "autoscaling:ResourceTag/", "secretsmanager:ResourceTag/",
+                      "rds:db-tag/", "rds:cluster-tag/", "rds:snapshot-tag/",
+                      "rds:cluster-snapshot-tag/")
+
+
 def _tag_condition_holds(operator: str, key: str, expected: Any,
                          tags: dict[str, str]) -> bool | None:
     """One aws:ResourceTag/<key> condition against the resource's tags; None when the
     condition is about something else (not evaluated here)."""
-    for prefix in ("aws:ResourceTag/", "ec2:ResourceTag/"):
+    for prefix in _RESOURCE_TAG_KEYS:
         if key.startswith(prefix):
             name = _value(key[len(prefix):])
             break

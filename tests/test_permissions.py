@@ -162,3 +162,62 @@ def test_ec2_calls_are_judged_with_the_resources_tags(
     resources, their resource-tag conditions and the exemption policy, with the real tags."""
     assert (denied_on_resource(function_role(automation), action, arn, tags)
             is not None) is refused
+
+
+SNAPSHOT = "arn:aws:rds:eu-west-1:123456789012:snapshot:opskit-orders-2026-12-01"
+OTHER_SNAPSHOT = "arn:aws:rds:eu-west-1:123456789012:snapshot:nightly-orders"
+USER = "arn:aws:iam::123456789012:user/ci-deployer"
+GROUP = ("arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:unknown:"
+         "autoScalingGroupName/web")
+SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:opskit/iam/ci-deployer-AbCdEf"
+OURS = {"opskit:managed-by": "opskit-rds-backup"}
+
+
+@pytest.mark.parametrize(("automation", "action", "arn", "tags", "refused"), [
+    ("rds_backup", "rds:DeleteDBSnapshot", SNAPSHOT, OURS, False),
+    ("rds_backup", "rds:DeleteDBSnapshot", SNAPSHOT, {}, True),  # named ours, not tagged ours
+    ("rds_backup", "rds:DeleteDBSnapshot", OTHER_SNAPSHOT, OURS, True),  # tagged, not named
+    ("rds_backup", "rds:DeleteDBSnapshot", SNAPSHOT, {**OURS, "opskit:exempt": "true"}, True),
+    ("access_key_rotation", "secretsmanager:PutSecretValue", SECRET,
+     {"opskit:iam-user": "ci-deployer"}, False),
+    ("access_key_rotation", "secretsmanager:PutSecretValue", SECRET, {}, True),
+    ("access_key_auditor", "iam:UpdateAccessKey", USER, {}, False),
+    ("access_key_auditor", "iam:UpdateAccessKey", USER, {"opskit:exempt": "true"}, True),
+    ("instance_scheduler", "autoscaling:UpdateAutoScalingGroup", GROUP, {"Schedule": "x"}, False),
+    ("instance_scheduler", "autoscaling:UpdateAutoScalingGroup", GROUP,
+     {"opskit:exempt": "true"}, True),
+])
+def test_other_services_calls_are_judged_with_the_resources_tags(
+        automation: str, action: str, arn: str, tags: dict[str, str], refused: bool) -> None:
+    """The same judgement for RDS, IAM users, Auto Scaling groups and secrets, whose
+    service-specific tag keys (rds:snapshot-tag/..., secretsmanager:ResourceTag/...) count."""
+    assert (denied_on_resource(function_role(automation), action, arn, tags)
+            is not None) is refused
+
+
+def test_the_recorder_reads_the_tags_a_resource_carries_when_called(aws: None) -> None:
+    """What the suite judges: the resources a call names, with moto's tags at that moment."""
+    import boto3
+
+    from tests.iam_roles import resources_named
+
+    rds = boto3.client("rds", region_name="eu-west-1")
+    rds.create_db_instance(DBInstanceIdentifier="orders", Engine="postgres",
+                           DBInstanceClass="db.t3.micro", MasterUsername="admin",
+                           MasterUserPassword="not-a-real-one-1", AllocatedStorage=20)
+    rds.create_db_snapshot(DBInstanceIdentifier="orders", DBSnapshotIdentifier="opskit-orders-1",
+                           Tags=[{"Key": "opskit:managed-by", "Value": "opskit-rds-backup"}])
+    iam = boto3.client("iam")
+    iam.create_user(UserName="ci-deployer", Tags=[{"Key": "opskit:exempt", "Value": "true"}])
+
+    named = resources_named("rds", "eu-west-1", {"DBSnapshotIdentifier": "opskit-orders-1",
+                                                 "DBInstanceIdentifier": "orders"})
+    assert named == [("arn:aws:rds:eu-west-1:123456789012:db:orders", {}),
+                     ("arn:aws:rds:eu-west-1:123456789012:snapshot:opskit-orders-1",
+                      {"opskit:managed-by": "opskit-rds-backup"})]
+    assert resources_named("iam", "eu-west-1", {"UserName": "ci-deployer"}) == [
+        ("arn:aws:iam::123456789012:user/ci-deployer", {"opskit:exempt": "true"})]
+    assert resources_named("rds", "eu-west-1", {
+        "ResourceName": "arn:aws:rds:eu-west-1:123456789012:snapshot:opskit-orders-1"}) == [
+        ("arn:aws:rds:eu-west-1:123456789012:snapshot:opskit-orders-1",
+         {"opskit:managed-by": "opskit-rds-backup"})]
