@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from opskit.permissions import Permissions
+from opskit.tags import TRUE_VALUES
 
 # Actions on the stack's own plumbing, never on a managed resource.
 PLUMBING = frozenset({"sns:Publish", "sqs:SendMessage", "sts:AssumeRole", "lambda:InvokeFunction",
@@ -37,7 +38,7 @@ def exemption_document(permissions: Permissions) -> dict[str, object]:
     statements: list[dict[str, object]] = [{
         "Sid": "NeverActOnExemptResources", "Effect": "Deny", "Action": acting, "Resource": "*",
         "Condition": {"StringEqualsIgnoreCase": {
-            "aws:ResourceTag/${ExemptionTagKey}": ["true", "yes", "1"]}}}]
+            "aws:ResourceTag/${ExemptionTagKey}": sorted(TRUE_VALUES)}}}]
     if tag_writes:
         statements.append({
             "Sid": "NeverWriteTheExemptionTag", "Effect": "Deny", "Action": tag_writes,

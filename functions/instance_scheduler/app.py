@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -26,9 +25,8 @@ metrics = Metrics()
 @worker("instance_scheduler")
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    require_scheduled_event(event)
+    now = require_scheduled_event(event)
     config = SchedulerConfig.from_env()
-    now = datetime.now(UTC)
     logger.info("scheduler run", extra={"now": now.isoformat(), "scheduled_time": event.time,
                                         "dry_run": config.common.dry_run})
 

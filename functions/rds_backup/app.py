@@ -23,7 +23,7 @@ metrics = Metrics()
 
 
 def read_mode(event: EventBridgeEvent) -> tuple[Mode, datetime]:
-    """The run's mode (`detail.mode`, default backup) and its time (the event's, in UTC)."""
+    """The run's mode (`detail.mode`, default backup) and its clock (the Lambda's, in UTC)."""
     when = require_scheduled_event(event)
     detail = event.raw_event.get("detail") or {}
     mode = detail.get("mode", Mode.BACKUP.value) if isinstance(detail, dict) else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
@@ -59,12 +59,27 @@ def require_field(event: dict[str, Any], field: str, kind: type, expected: str) 
     return value
 
 
-def require_scheduled_event(event: EventBridgeEvent) -> datetime:
-    """An EventBridge (rule or Scheduler) event: detail-type, source, ISO time, object detail.
-    Returns the event's time in UTC (a time without an offset is UTC): a run's clock."""
+# The schedules the template creates (EventBridge Scheduler, with the Input it sets) and what a
+# classic EventBridge schedule rule sends; a scheduled handler accepts nothing else.
+SCHEDULES = frozenset({("aws.scheduler", "Scheduled Run"), ("aws.events", "Scheduled Event")})
+# How far ahead of the Lambda's clock an event may be dated (clock skew); no trigger dates an
+# event in the future, so one dated further ahead was made by hand.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def require_scheduled_event(event: EventBridgeEvent, now: datetime | None = None) -> datetime:
+    """One of the template's schedule events (SCHEDULES), refused with the field named otherwise,
+    before any AWS call. Returns the run's clock: the Lambda's (`now`, default the current UTC
+    time), never the event's, so no event can move a retention or a grace period. An event dated
+    more than MAX_CLOCK_SKEW ahead is refused; a late one (a retry, a replayed sample) runs at
+    the real time."""
     raw = require_object(event.raw_event)
-    require_field(raw, "detail-type", str, "a string such as 'Scheduled Event'")
-    require_field(raw, "source", str, "a string such as 'aws.events' or 'aws.scheduler'")
+    source = require_field(raw, "source", str, "aws.scheduler or aws.events")
+    detail_type = require_field(raw, "detail-type", str, "'Scheduled Run' or 'Scheduled Event'")
+    if (source, detail_type) not in SCHEDULES:
+        expected = " or ".join(f"{t!r} from {s}" for s, t in sorted(SCHEDULES))
+        raise EventError("detail-type", f"{detail_type} from {source}",
+                         f"a scheduled run: {expected}")
     time = require_field(raw, "time", str, "an ISO 8601 time such as 2026-11-23T07:00:00Z")
     try:
         when = datetime.fromisoformat(time)
@@ -72,4 +87,10 @@ def require_scheduled_event(event: EventBridgeEvent) -> datetime:
         raise EventError("time", time, "an ISO 8601 time such as 2026-11-23T07:00:00Z") from None
     if not isinstance(raw.get("detail", {}), dict):
         raise EventError("detail", raw.get("detail"), "a JSON object")
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+    clock = (now or datetime.now(UTC)).astimezone(UTC)
+    when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+    if when > clock + MAX_CLOCK_SKEW:
+        raise EventError("time", time, f"a time no later than the Lambda's clock "
+                         f"({clock.isoformat(timespec='seconds')}) plus "
+                         f"{int(MAX_CLOCK_SKEW.total_seconds() // 60)} minutes")
+    return clock

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-EXEMPT_VALUES = frozenset({"true", "yes", "1"})
+# The values that mean "yes" wherever opskit reads a flag: the exemption tag and DRY_RUN alike.
+TRUE_VALUES = frozenset({"true", "yes", "1", "on"})
 
 
 def tags_to_dict(tags: Iterable[Mapping[str, object]] | None) -> dict[str, str]:
@@ -25,4 +26,4 @@ def dict_to_tags(tags: Mapping[str, str]) -> list[dict[str, str]]:
 def is_exempt(tags: Mapping[str, str], exemption_tag_key: str) -> bool:
     """A resource is exempt when it carries the exemption tag with a truthy value."""
     value = tags.get(exemption_tag_key)
-    return value is not None and value.strip().lower() in EXEMPT_VALUES
+    return value is not None and value.strip().lower() in TRUE_VALUES

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
+import time_machine
 
 from access_key_auditor import app
 from opskit.iam_keys import USER_TAG_ON_ROTATED
-from tests.access_key_auditor.seed import aged_key, sample_users
+from tests.access_key_auditor.seed import NOW, aged_key, sample_users
 from tests.conftest import AlertInbox, ApiCalls, FakeLambdaContext, load_event
 
 EVENT = load_event("access_key_auditor/daily-audit.json")
@@ -22,6 +24,14 @@ def _live(monkeypatch: pytest.MonkeyPatch, alert_inbox: AlertInbox) -> None:
     monkeypatch.setenv("ALERT_TOPIC_ARN", alert_inbox.topic_arn)
     monkeypatch.setenv("CHECK_KMS", "false")
     monkeypatch.setattr(app, "wait", lambda _: None)
+
+
+@pytest.fixture(autouse=True)
+def _at_the_event_time() -> Iterator[None]:
+    """The run's clock is the Lambda's: each test runs at the sample event's time, which the
+    seeded keys' ages count from."""
+    with time_machine.travel(NOW, tick=False):
+        yield
 
 
 def audit(context: FakeLambdaContext) -> dict[str, Any]:

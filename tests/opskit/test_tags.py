@@ -15,7 +15,7 @@ def test_round_trip() -> None:
 
 
 @pytest.mark.parametrize(("value", "exempt"),
-                         [("true", True), ("TRUE ", True), ("yes", True), ("1", True),
+                         [("true", True), ("TRUE ", True), ("yes", True), ("1", True), ("On", True),
                           ("false", False), ("", False), (None, False)])
 def test_exemption_values(value: str | None, exempt: bool) -> None:
     tags = {} if value is None else {"opskit:exempt": value}
