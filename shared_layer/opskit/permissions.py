@@ -95,4 +95,6 @@ TARGETS = SESSIONS | Permissions(
 # Dispatch mode: one message per target to the automation's work queue.
 DISPATCH = Permissions(calls={"sqs": ("SendMessageBatch",)},
                        home_only=frozenset({"sqs:SendMessageBatch"}))
-LAYER = REPORTS | TARGETS | DISPATCH
+# Instance-store lookups before a stop (opskit/instance_store.py).
+INSTANCE_STORE = Permissions(calls={"ec2": ("DescribeInstanceTypes",)})
+LAYER = REPORTS | TARGETS | DISPATCH | INSTANCE_STORE
