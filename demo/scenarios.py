@@ -50,6 +50,12 @@ class DemoContext:
         return 900_000  # a fresh 15-minute invocation
 
 
+def at_the_time_of(event: dict[str, Any]) -> Any:
+    """A run's clock is the Lambda's, never the event's: the demo sets the clock to the sample
+    event's time, so what it shows does not depend on today's date."""
+    return time_machine.travel(datetime.fromisoformat(event["time"]), tick=False)
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -206,26 +212,30 @@ def _seed_auditor() -> None:
 
 def _run_auditor() -> dict[str, Any]:
     event = json.loads((EVENTS / "access_key_auditor" / "daily-audit.json").read_text())
-    result: dict[str, Any] = auditor_app.lambda_handler(event, DemoContext())
+    with at_the_time_of(event):
+        result: dict[str, Any] = auditor_app.lambda_handler(event, DemoContext())
     return result
 
 
 # ---------------------------------------------------------------- unused-resource cleanup
 def _seed_cleanup() -> None:
-    """An idle volume and an idle address from September, and a log group kept forever."""
+    """An idle volume from September, and a Lambda log group kept forever (retention is opt-in
+    per prefix: the demo opts /aws/lambda/ in)."""
     ec2 = boto3.client("ec2")
     with time_machine.travel(datetime(2026, 9, 1, 12, tzinfo=UTC), tick=False):
         ec2.create_volume(AvailabilityZone="eu-west-1a", Size=100, VolumeType="gp3")
-        ec2.allocate_address(Domain="vpc")
         boto3.client("logs").create_log_group(logGroupName="/aws/lambda/forgotten")
+    os.environ["LOG_RETENTION_PREFIXES"] = "/aws/lambda/"
 
 
 def _run_cleanup() -> dict[str, Any]:
     """Today marks; a week later (the grace period) removes what is still unused."""
     event = json.loads((EVENTS / "resource_cleanup" / "daily-cleanup.json").read_text())
-    cleanup_handler(event, DemoContext())
-    result: dict[str, Any] = cleanup_handler({**event, "time": "2026-11-30T05:00:00Z"},
-                                             DemoContext())
+    with at_the_time_of(event):
+        cleanup_handler(event, DemoContext())
+    week_later = {**event, "time": "2026-11-30T05:00:00Z"}
+    with at_the_time_of(week_later):
+        result: dict[str, Any] = cleanup_handler(week_later, DemoContext())
     return result
 
 
@@ -278,8 +288,10 @@ def _seed_backup() -> None:
 def _run_backup() -> dict[str, Any]:
     night = json.loads((EVENTS / "rds_backup" / "nightly-backup.json").read_text())
     reconcile = json.loads((EVENTS / "rds_backup" / "hourly-reconcile.json").read_text())
-    backup_handler(night, DemoContext())
-    result: dict[str, Any] = backup_handler(reconcile, DemoContext())
+    with at_the_time_of(night):
+        backup_handler(night, DemoContext())
+    with at_the_time_of(reconcile):
+        result: dict[str, Any] = backup_handler(reconcile, DemoContext())
     return result
 
 
@@ -358,8 +370,8 @@ SCENARIOS: list[Scenario] = [
              "the reconcile copies them to the DR region", _seed_backup, _run_backup),
     Scenario("access_key_auditor", "enforce mode: a 120-day key is deactivated, an 85-day one "
              "gets a warning, a 10-day one is left alone", _seed_auditor, _run_auditor),
-    Scenario("resource_cleanup", "an idle volume and address are marked, then removed a week "
-             "later; a log group kept forever gets a retention", _seed_cleanup, _run_cleanup),
+    Scenario("resource_cleanup", "an idle volume is marked, then removed a week later; a "
+             "Lambda log group kept forever gets a retention", _seed_cleanup, _run_cleanup),
     Scenario("self_healing", "a CPU alarm reboots web-1; the same alarm 8 minutes later is "
              "refused by the cooldown", _seed_healing, _run_healing),
     Scenario("slack_notifier", "sample alarms, events, log errors and a report, to a fake Slack",

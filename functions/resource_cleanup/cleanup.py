@@ -1,4 +1,5 @@
-"""One target's cleanup: find, plan the lifecycle, apply through the executor, sum the savings."""
+"""One target's cleanup: find, plan the lifecycle, re-read before each delete, apply through the
+executor, sum the savings."""
 
 from __future__ import annotations
 
@@ -9,10 +10,23 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from opskit.actions import Action, Executor, Status, resources
+from botocore.exceptions import BotoCoreError, ClientError
+
+from opskit.actions import Action, Executor, Plan, Status, chunks, error_code, resources
 from opskit.runner import TargetRun
-from resource_cleanup.finders import Finder
-from resource_cleanup.lifecycle import DELETE, MARK, REPORT, RETAIN, UNMARK, plan, savings
+from resource_cleanup.finders import Candidate, Finder
+from resource_cleanup.lifecycle import (
+    DELETE,
+    MARK,
+    REPORT,
+    RETAIN,
+    UNMARK,
+    Reread,
+    confirm,
+    plan,
+    savings,
+)
+from resource_cleanup.reread import REREAD_BATCH, Rereader
 from resource_cleanup.settings import (
     ADDRESS,
     BALANCER,
@@ -99,25 +113,55 @@ def _noop(_: str, __: Sequence[Action]) -> None:
     """Report-only: recording the finding is the whole job."""
 
 
-def run_cleanup(finder: Finder, cleaner: Cleaner, executor: Executor, config: CleanupConfig,
-                now: datetime) -> TargetRun:
+def run_cleanup(finder: Finder, cleaner: Cleaner, rereader: Rereader, executor: Executor, *,
+                config: CleanupConfig, now: datetime) -> TargetRun:
     found = finder.find()
     planned = plan(found, now, config)
     planned.record(executor)
     appliers: dict[str, Callable[[str, Sequence[Action]], None]] = {
         REPORT: _noop, UNMARK: cleaner.untag, MARK: cleaner.tag, RETAIN: cleaner.retain,
         DELETE: cleaner.delete}
-    for kind_of_action, apply in appliers.items():
-        chosen = [a for a in planned.actions if a.action == kind_of_action]
+
+    def apply(kind_of_action: str, chosen: Sequence[Action]) -> None:
         for resource_type in sorted({a.resource_type for a in chosen}):
             group = [a for a in chosen if a.resource_type == resource_type]
             size = 1
             if kind_of_action in {MARK, UNMARK}:
                 size = EC2_TAG_BATCH if resource_type in EC2_KINDS else (
                     ELB_TAG_BATCH if resource_type == BALANCER else 1)
-            executor.run(group, partial(apply, resource_type), batch_size=size,
-                         idempotent_errors=GONE)
+            executor.run(group, partial(appliers[kind_of_action], resource_type),
+                         batch_size=size, idempotent_errors=GONE)
+
+    for kind_of_action in (REPORT, UNMARK, MARK):
+        apply(kind_of_action, [a for a in planned.actions if a.action == kind_of_action])
+    candidates = {c.resource: c for c in found.candidates}
+    for kind_of_action in (RETAIN, DELETE):
+        due = [a for a in planned.actions if a.action == kind_of_action]
+        for resource_type in sorted({a.resource_type for a in due}):
+            group = [a for a in due if a.resource_type == resource_type]
+            for batch in chunks(group, REREAD_BATCH):
+                confirmed = reread_then_confirm(batch, candidates, rereader, config, now)
+                confirmed.record(executor)
+                for follow_up in (UNMARK, MARK, kind_of_action):
+                    apply(follow_up, [a for a in confirmed.actions if a.action == follow_up])
     return summary(executor, found_count=len(found.candidates))
+
+
+def reread_then_confirm(batch: Sequence[Action], candidates: dict[str, Candidate],
+                        rereader: Rereader, config: CleanupConfig, now: datetime) -> Plan:
+    """Just before the deletes of a batch, what made each resource unused and its mark are
+    read again: a delete goes ahead only if nothing changed (lifecycle.confirm)."""
+    chosen = [candidates[a.resource] for a in batch]
+    try:
+        fresh = rereader.reread(batch[0].resource_type, chosen)
+    except (ClientError, BotoCoreError) as exc:
+        return Plan(failed=[(a, f"not deleted: the re-read failed ({error_code(exc)})")
+                            for a in batch])
+    result = Plan()
+    for action, candidate in zip(batch, chosen, strict=True):
+        result.extend(confirm(action, candidate, fresh.get(action.resource, Reread()), now,
+                              config))
+    return result
 
 
 LABELS = {MARK: "marked", DELETE: "deleted", RETAIN: "log retention(s) set",

@@ -15,5 +15,9 @@ PERMISSIONS = REPORTS | TARGETS | DISPATCH | Permissions(
                   "DescribeTags", "AddTags", "RemoveTags", "DeleteLoadBalancer"),
         "logs": ("DescribeLogGroups", "ListTagsForResource", "TagResource", "UntagResource",
                  "PutRetentionPolicy"),
+        # What uses a snapshot, an AMI or a balancer's target groups.
+        "autoscaling": ("DescribeAutoScalingGroups", "DescribeLaunchConfigurations"),
+        # Whether an Elastic IP was associated since it was marked (the re-read).
+        "cloudtrail": ("LookupEvents",),
     },
 )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from opskit.config import CommonConfig, ConfigError, Env
@@ -23,6 +24,40 @@ CLEANUP_TAG = "opskit:cleanup-after"
 FINAL_COPY_TAG = "opskit:final-snapshot-of"
 RETENTIONS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
               2557, 2922, 3288, 3653)  # the values PutRetentionPolicy accepts
+# Tags that AWS services write on what they create and keep (users cannot write `aws:` keys):
+# a resource carrying one belongs to that service, which removes it itself. Key, or key prefix
+# (ending in ":"), and the owner's name.
+MANAGERS = (("aws:cloudformation:stack-id", "CloudFormation"),
+            ("aws:backup:", "AWS Backup"),  # aws:backup:source-resource on its recovery points
+            ("aws:dlm:lifecycle-policy-id", "Data Lifecycle Manager"))
+# Log groups that hold an audit trail: never given a retention unless a prefix names them.
+_AUDIT = re.compile(r"cloudtrail|audit", re.IGNORECASE)
+_PREFIX = re.compile(r"^[\w\-/.#:]{1,512}$")  # the characters a log group name may hold
+
+
+def is_audit_log_group(name: str) -> bool:
+    """CloudTrail's and audit log groups (`aws-cloudtrail-logs-...`, `/audit/...`)."""
+    return name.lower().startswith("aws-cloudtrail-logs") or _AUDIT.search(name) is not None
+
+
+def retention_prefix(name: str, prefixes: Sequence[str]) -> str | None:
+    """The listed prefix under which a log group may get a retention, or None. An audit group
+    needs a prefix that names it as one (`aws-cloudtrail-logs`, `/audit/`): `/aws/` is not
+    enough for `/aws/cloudtrail/org`."""
+    audit = is_audit_log_group(name)
+    for prefix in prefixes:
+        if name.startswith(prefix) and (not audit or is_audit_log_group(prefix)):
+            return prefix
+    return None
+
+
+def managed_by(tags: Mapping[str, str]) -> tuple[str, str] | None:
+    """(owner, tag key) when an AWS service owns the resource, else None."""
+    for key in sorted(tags):
+        for name, owner in MANAGERS:
+            if key == name or (name.endswith(":") and key.startswith(name)):
+                return owner, key
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +72,10 @@ class CleanupConfig:
     stopped_days: int
     log_retention_days: int
     snapshot_before_delete: bool
+    # Log-group name prefixes that may be given a retention; none: no retention anywhere.
+    log_retention_prefixes: tuple[str, ...] = ()
+    # Resources owned by CloudFormation, AWS Backup or Data Lifecycle Manager are cleaned too.
+    clean_managed: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CleanupConfig:
@@ -49,6 +88,10 @@ class CleanupConfig:
         if retention not in RETENTIONS:
             raise ConfigError("LOG_RETENTION_DAYS", retention, "a CloudWatch Logs retention ("
                               f"{', '.join(map(str, RETENTIONS))})")
+        prefixes = env.items("LOG_RETENTION_PREFIXES",
+                             item=lambda p: _PREFIX.fullmatch(p) is not None,
+                             expected="log group name prefixes such as /aws/lambda/, "
+                                      "comma-separated")
         return cls(
             common=CommonConfig.from_env(AUTOMATION, environ),
             types=frozenset(types or DEFAULT_TYPES),
@@ -61,4 +104,6 @@ class CleanupConfig:
             stopped_days=env.integer("STOPPED_DAYS", 30, minimum=1, maximum=3650),
             log_retention_days=retention,
             snapshot_before_delete=env.flag("SNAPSHOT_BEFORE_DELETE", default=True),
+            log_retention_prefixes=prefixes,
+            clean_managed=env.flag("CLEAN_MANAGED_RESOURCES", default=False),
         )

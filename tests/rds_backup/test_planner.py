@@ -1,4 +1,5 @@
-"""Pure rules of the backup: DR copies of encrypted snapshots, export slots, configuration."""
+"""Pure rules of the backup: ownership proven by tags, DR copies (encrypted, names taken),
+export slots, configuration."""
 
 from __future__ import annotations
 
@@ -11,29 +12,40 @@ import pytest
 from opskit.config import ConfigError
 from opskit.events import EventError
 from rds_backup import app
-from rds_backup.inventory import ExportTask, Snapshot
-from rds_backup.naming import export_task_id, snapshot_id
+from rds_backup.inventory import ExportTask, RegionSnapshots, Snapshot
+from rds_backup.naming import (
+    BackupType,
+    Owner,
+    conflict_id,
+    export_task_id,
+    owner_of,
+    snapshot_id,
+)
 from rds_backup.planner import plan_copies, plan_exports
 from rds_backup.settings import BackupConfig
 from tests.conftest import FakeLambdaContext, load_event
-from tests.rds_backup.seed import fake_quotas
+from tests.rds_backup.seed import database_arn, fake_quotas, our_tags
 
 KEY = "arn:aws:kms:eu-central-1:123456789012:key/5c8e2f10-7a3b-4d6e-9f01-23456789abcd"
 NOW = datetime(2026, 11, 23, 1, tzinfo=UTC)
+ORDERS = database_arn("orders")
+HOME = Owner(ORDERS, "eu-west-1", "123456789012", BackupType.HOME)
+NO_DR_COPIES = RegionSnapshots("eu-central-1")
 
 
 def config(**env: str) -> BackupConfig:
     return BackupConfig.from_env({"AWS_REGION": "eu-west-1", **env})
 
 
-def snap(name: str, *, encrypted: bool = False, status: str = "available") -> Snapshot:
-    return Snapshot("instance", name, f"arn:aws:rds:eu-west-1:123456789012:snapshot:{name}",
-                    "orders", status, encrypted, NOW, {})
+def snap(name: str, *, encrypted: bool = False, status: str = "available",
+         region: str = "eu-west-1", owner: Owner | None = HOME) -> Snapshot:
+    return Snapshot("instance", name, f"arn:aws:rds:{region}:123456789012:snapshot:{name}",
+                    "orders", status, encrypted, NOW, {}, owner)
 
 
 def test_an_encrypted_snapshot_is_not_copied_without_a_key_in_the_dr_region() -> None:
     plan = plan_copies([snap("opskit-a-2026-11-22", encrypted=True), snap("opskit-b-2026-11-22")],
-                       [], config(DR_REGION="eu-central-1"))
+                       NO_DR_COPIES, config(DR_REGION="eu-central-1"), "eu-west-1")
     assert [a.resource for a in plan.actions] == ["opskit-b-2026-11-22"]
     ((action, why),) = plan.failed
     assert action.resource == "opskit-a-2026-11-22"
@@ -42,17 +54,67 @@ def test_an_encrypted_snapshot_is_not_copied_without_a_key_in_the_dr_region() ->
 
 
 def test_with_a_dr_key_encrypted_snapshots_are_copied_with_it() -> None:
-    plan = plan_copies([snap("opskit-a-2026-11-22", encrypted=True)], [],
-                       config(DR_REGION="eu-central-1", DR_KMS_KEY_ARN=KEY))
+    plan = plan_copies([snap("opskit-a-2026-11-22", encrypted=True)], NO_DR_COPIES,
+                       config(DR_REGION="eu-central-1", DR_KMS_KEY_ARN=KEY), "eu-west-1")
     assert [a.details["encrypted"] for a in plan.actions] == [True]
     assert plan.failed == []
 
 
 def test_copies_skip_what_is_there_or_still_being_created() -> None:
     there = snap("opskit-a-2026-11-21")
-    plan = plan_copies([there, snap("opskit-b-2026-11-22", status="creating")], [there],
-                       config(DR_REGION="eu-central-1"))
+    copy = snap("opskit-a-2026-11-21-eu-west-1", region="eu-central-1",
+                owner=Owner(ORDERS, "eu-west-1", "123456789012", BackupType.DR_COPY))
+    plan = plan_copies([there, snap("opskit-b-2026-11-22", status="creating")],
+                       RegionSnapshots("eu-central-1", [copy]),
+                       config(DR_REGION="eu-central-1"), "eu-west-1")
     assert plan.actions == plan.skipped == plan.failed == []
+
+
+def test_a_dr_copy_whose_name_is_taken_by_another_snapshot_is_named_otherwise() -> None:
+    """A snapshot of the DR region that holds the copy's name is not the copy (only tags say
+    that): the copy is still made, under a name derived from the database's ARN, reported."""
+    theirs = snap("opskit-a-2026-11-21-eu-west-1", region="eu-central-1", owner=None)
+    plan = plan_copies([snap("opskit-a-2026-11-21")], RegionSnapshots("eu-central-1", [theirs]),
+                       config(DR_REGION="eu-central-1"), "eu-west-1")
+    other = conflict_id("opskit-a-2026-11-21-eu-west-1", ORDERS)
+    assert [a.details["copy"] for a in plan.actions] == [other]
+    assert plan.conflicts == [
+        f"opskit-a-2026-11-21-eu-west-1 in eu-central-1 is taken by a snapshot of orders without "
+        f"our tags: the DR copy of opskit-a-2026-11-21 is named {other} instead"]
+
+
+TAKEN = datetime(2026, 11, 22, 1, tzinfo=UTC)
+HOME_TAGS = our_tags(ORDERS, TAKEN)
+COPY_TAGS = our_tags(ORDERS, TAKEN, backup_type="dr-copy")
+SNAPSHOT = "arn:aws:rds:eu-west-1:123456789012:snapshot:opskit-orders-2026-11-22"
+IN_DR = "arn:aws:rds:eu-central-1:123456789012:snapshot:opskit-orders-2026-11-22-eu-west-1"
+
+
+@pytest.mark.parametrize(("kind", "arn", "tags", "owner"), [
+    ("instance", SNAPSHOT, HOME_TAGS, HOME),
+    ("instance", IN_DR, COPY_TAGS, Owner(ORDERS, "eu-west-1", "123456789012",
+                                         BackupType.DR_COPY)),
+    ("instance", SNAPSHOT, {**HOME_TAGS, "opskit:managed-by": "someone"}, None),
+    ("instance", SNAPSHOT, {k: v for k, v in HOME_TAGS.items()  # the tags before ownership
+                            if k in {"opskit:managed-by", "opskit:source", "opskit:created-at",
+                                     "opskit:retention-days"}}, None),
+    ("instance", SNAPSHOT, {**HOME_TAGS, "opskit:source-region": "eu-central-1"}, None),
+    ("instance", SNAPSHOT, {**HOME_TAGS, "opskit:source-account": "210987654321"}, None),
+    ("instance", SNAPSHOT, {**HOME_TAGS, "opskit:created-at": "yesterday"}, None),
+    ("instance", SNAPSHOT, {**HOME_TAGS, "opskit:backup-type": "copy"}, None),
+    ("instance", SNAPSHOT, COPY_TAGS, None),  # a "copy" in its database's own region
+    ("instance", IN_DR, HOME_TAGS, None),  # a "home" snapshot in another region
+    ("instance", IN_DR.replace("123456789012", "210987654321"), COPY_TAGS, None),
+    ("cluster", SNAPSHOT.replace(":snapshot:", ":cluster-snapshot:"), HOME_TAGS, None),
+    ("instance", SNAPSHOT.replace("opskit-orders", "nightly-orders"), HOME_TAGS, None),
+])
+def test_ownership_is_proven_by_tags_that_agree_with_the_snapshots_own_arn(
+        kind: str, arn: str, tags: dict[str, str], owner: Owner | None) -> None:
+    """Never a name alone: our tags, complete and consistent with the snapshot's ARN (kind,
+    account, and region: a home snapshot in its database's region, a copy elsewhere)."""
+    name = arn.rsplit(":", maxsplit=1)[-1]
+    assert owner_of(kind, name, arn, "manual", tags) == owner
+    assert owner_of(kind, name, arn, "automated", tags) is None
 
 
 def test_exports_count_every_running_task_of_the_account_against_the_limit() -> None:

@@ -4,35 +4,21 @@ exemptions, the age guard, the savings estimate and API calls for a large accoun
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import boto3
 import pytest
 import time_machine
 
-from resource_cleanup import app
-from tests.conftest import AlertInbox, ApiCalls, FakeLambdaContext, load_event
+from tests.conftest import AlertInbox, ApiCalls, FakeLambdaContext
+from tests.resource_cleanup.runs import TAG, ec2_tags, run
 from tests.resource_cleanup.seed import AZ, LONG_AGO, sample_account
 
-EVENT = load_event("resource_cleanup/daily-cleanup.json")  # 2026-11-23T05:00:00Z
-TAG = "opskit:cleanup-after"
+pytestmark = pytest.mark.usefixtures("live")
 
 
 @pytest.fixture(autouse=True)
-def _live(monkeypatch: pytest.MonkeyPatch, alert_inbox: AlertInbox) -> None:
-    monkeypatch.setenv("DRY_RUN", "false")
-    monkeypatch.setenv("ALERT_TOPIC_ARN", alert_inbox.topic_arn)
-
-
-def run(context: FakeLambdaContext, when: str = "2026-11-23T05:00:00Z") -> dict[str, Any]:
-    result: dict[str, Any] = app.lambda_handler({**EVENT, "time": when}, context)
-    return result
-
-
-def ec2_tags(resource: str) -> dict[str, str]:
-    tags = boto3.client("ec2").describe_tags(
-        Filters=[{"Name": "resource-id", "Values": [resource]}])["Tags"]
-    return {t["Key"]: t["Value"] for t in tags}
+def _log_retention(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOG_RETENTION_PREFIXES", "/aws/lambda/")  # the seed's log groups
 
 
 def test_first_run_marks_each_unused_type_and_deletes_nothing(
