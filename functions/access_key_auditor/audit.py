@@ -12,6 +12,7 @@ from access_key_auditor.planner import (
     DEACTIVATE,
     DELETE,
     OVERDUE,
+    RECORD,
     ROTATE,
     WARN,
     needs_look,
@@ -19,7 +20,7 @@ from access_key_auditor.planner import (
 )
 from access_key_auditor.settings import AuditorConfig
 from opskit.actions import Action, Executor, Status
-from opskit.iam_keys import DEACTIVATED_TAG_PREFIX, deactivation_tag
+from opskit.iam_keys import DEACTIVATED_TAG_PREFIX, REPLACED_TAG_PREFIX, deactivation_tag
 from opskit.runner import TargetRun
 
 if TYPE_CHECKING:
@@ -51,18 +52,24 @@ def audit_iam(iam: IAMClient, sm: SecretsManagerClient, executor: Executor,
         for action in batch:
             name = str(action.details["user"])
             iam.update_access_key(UserName=name, AccessKeyId=action.resource, Status="Inactive")
-            iam.tag_user(UserName=name, Tags=[deactivation_tag(action.resource, now)])  # type: ignore[list-item]
+            iam.tag_user(UserName=name, Tags=[deactivation_tag(action.resource, now)])
+
+    def record(batch: Sequence[Action]) -> None:
+        for action in batch:
+            iam.tag_user(UserName=str(action.details["user"]),
+                         Tags=[deactivation_tag(action.resource, now)])
 
     def delete(batch: Sequence[Action]) -> None:
         for action in batch:
             name = str(action.details["user"])
             iam.delete_access_key(UserName=name, AccessKeyId=action.resource)
             # The key is gone: so is its deactivation record (IAM users hold 50 tags).
-            iam.untag_user(UserName=name, TagKeys=[f"{DEACTIVATED_TAG_PREFIX}{action.resource}"])
+            iam.untag_user(UserName=name, TagKeys=[f"{DEACTIVATED_TAG_PREFIX}{action.resource}",
+                                                   f"{REPLACED_TAG_PREFIX}{action.resource}"])
 
     appliers: dict[str, Callable[[Sequence[Action]], None]] = {
         WARN: _nothing, OVERDUE: _nothing, ROTATE: rotate, DEACTIVATE: deactivate,
-        DELETE: delete}
+        RECORD: record, DELETE: delete}
     for kind, apply in appliers.items():
         executor.run([a for a in plan.actions if a.action == kind], apply,
                      idempotent_errors=("NoSuchEntity",))
@@ -99,7 +106,8 @@ def audit_kms(kms: KMSClient, executor: Executor, config: AuditorConfig) -> int:
 
 LABELS = {WARN: "near the age limit", OVERDUE: "over the limit or long inactive",
           ROTATE: "rotation(s) started", DEACTIVATE: "key(s) deactivated",
-          DELETE: "key(s) deleted", KMS_REPORT: "KMS key(s) without rotation",
+          DELETE: "key(s) deleted", RECORD: "inactive key(s) recorded",
+          KMS_REPORT: "KMS key(s) without rotation",
           KMS_ENABLE: "KMS key rotation(s) turned on"}
 
 
@@ -113,5 +121,9 @@ def summary(executor: Executor, extra: dict[str, Any]) -> TargetRun:
     if failed:
         title += f"; {failed} failed"
     changed = counts[ROTATE] + counts[DEACTIVATE] + counts[DELETE] + counts[KMS_ENABLE]
-    severity = "critical" if failed else ("warning" if changed or counts[OVERDUE] else "info")
+    # A user's only key, overdue or deactivated, is critical: that user may be locked out.
+    only_key = any(o.action.details.get("only_key") and o.status in {Status.DONE, Status.PLANNED}
+                   for o in executor.outcomes)
+    severity = ("critical" if failed or only_key
+                else "warning" if changed or counts[OVERDUE] else "info")
     return TargetRun(title=title, severity=severity, extra=extra)  # type: ignore[arg-type]

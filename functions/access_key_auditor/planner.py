@@ -2,7 +2,10 @@
 
 Protections: exempt users are never touched (each action carries the user's tags, so the
 executor skips it); a key used after its replacement was created is never deactivated or
-deleted (something still depends on it).
+deleted (something still depends on it); a key used within RECENT_USE_DAYS is not deactivated
+unless the stack says so; a user's only active key is reported critical for at least a day
+before it is deactivated; a key a rotation replaced follows the rotation's timeline; a key a
+person deactivated is deleted a full DELETE_AFTER_DAYS after it was first seen inactive.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from datetime import datetime, timedelta
 from access_key_auditor.inventory import Key, ReportRow, User
 from access_key_auditor.settings import AuditorConfig, Mode
 from opskit.actions import Action, Plan
-from opskit.iam_keys import deactivated_at
+from opskit.iam_keys import deactivated_at, replaced_at
 
 KEY = "iam:access-key"
 WARN = "warn-key-age"
@@ -21,6 +24,7 @@ OVERDUE = "report-overdue-key"
 ROTATE = "rotate-secret"
 DEACTIVATE = "deactivate-key"
 DELETE = "delete-key"
+RECORD = "record-inactive-key"
 
 
 def needs_look(row: ReportRow, now: datetime, config: AuditorConfig) -> bool:
@@ -42,6 +46,14 @@ def _still_used(key: Key, user: User) -> str | None:
     return None
 
 
+def _recently_used(key: Key, now: datetime, config: AuditorConfig) -> str | None:
+    recent = timedelta(days=config.recent_use_days)
+    if config.deactivate_recently_used or key.last_used is None or now - key.last_used >= recent:
+        return None
+    return (f"used {key.last_used:%Y-%m-%d %H:%M} UTC, within the last "
+            f"{config.recent_use_days} days (RECENT_USE_DAYS)")
+
+
 def plan_user(user: User, now: datetime, config: AuditorConfig,
               secret: tuple[str, bool] | None) -> Plan:
     plan = Plan()  # exempt users: the executor skips every action (they carry the user's tags)
@@ -59,6 +71,11 @@ def plan_user(user: User, now: datetime, config: AuditorConfig,
         if key.active:
             if age < timedelta(days=config.warn_days):
                 continue
+            replaced = replaced_at(user.tags, key.key_id)
+            if replaced is not None:
+                plan.add(action(OVERDUE, f"replaced by a rotation on {replaced:%Y-%m-%d}: the "
+                                         "rotation's timeline deactivates and deletes it"))
+                continue
             if secret is not None and age >= max_age:
                 plan.add(_managed(user, key, secret, details, config, age=age))
                 continue
@@ -66,22 +83,40 @@ def plan_user(user: User, now: datetime, config: AuditorConfig,
                 plan.add(action(WARN, f"{_days(age)} days old; the limit is "
                                       f"{config.max_key_age_days}"))
                 continue
-            due = max_age + timedelta(days=config.grace_days)
+            only = sum(k.active for k in user.keys) == 1
+            # The only key: at least one day of critical reports before it is deactivated.
+            due = max_age + timedelta(days=max(config.grace_days, 1 if only else 0))
+            if only and config.mode == Mode.ENFORCE:  # it will be deactivated: say so loudly
+                details = {**details, "only_key": True}
             if age < due or config.mode == Mode.REPORT:
                 when = ("in enforce mode" if config.mode == Mode.REPORT
                         else f"on {(key.created + due):%Y-%m-%d}")
                 plan.add(action(OVERDUE, f"{_days(age)} days old, over the "
                                          f"{config.max_key_age_days}-day limit; deactivated "
-                                         f"{when}"))
+                                         f"{when}", details=details))
                 continue
             reason = (f"{_days(age)} days old, past the limit and {config.grace_days} days "
                       "of grace")
-            in_use = _still_used(key, user)
+            in_use = _still_used(key, user) or _recently_used(key, now, config)
             # A key still in use is not deactivated: it is reported, so a person sees why.
-            plan.add(action(OVERDUE, f"{reason}; not deactivated: {in_use}") if in_use
-                     else action(DEACTIVATE, reason))
+            plan.add(action(OVERDUE, f"{reason}; not deactivated: {in_use}", details=details)
+                     if in_use else action(DEACTIVATE, reason + ("; the user's only key" if only
+                                                                 else ""), details=details))
             continue
-        since = deactivated_at(user.tags, key.key_id) or key.last_used or key.created
+        since = deactivated_at(user.tags, key.key_id)
+        if since is None:
+            # Deactivated by a person, when is unknown: enforce records it now, and the
+            # deletion period counts from then (never from its last use).
+            seen = key.last_used or key.created
+            if config.mode == Mode.ENFORCE:
+                plan.add(action(RECORD, "inactive (deactivated by a person): deleted from "
+                                        f"{now + timedelta(days=config.delete_after_days):%Y-%m-%d}"
+                                        " at the earliest"))
+            elif now - seen >= timedelta(days=config.delete_after_days):
+                plan.add(action(OVERDUE, "inactive (deactivated by a person); enforce records "
+                                         f"it and deletes it {config.delete_after_days} days "
+                                         "later"))
+            continue
         if now - since < timedelta(days=config.delete_after_days):
             continue
         reason = f"inactive since {since:%Y-%m-%d} (over {config.delete_after_days} days)"

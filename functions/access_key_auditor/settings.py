@@ -26,6 +26,9 @@ class AuditorConfig:
     delete_after_days: int
     check_kms: bool
     enable_kms_rotation: bool
+    # Enforce never deactivates a key used this recently, unless the stack says so.
+    recent_use_days: int = 7
+    deactivate_recently_used: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AuditorConfig:
@@ -46,4 +49,6 @@ class AuditorConfig:
             delete_after_days=env.integer("DELETE_AFTER_DAYS", 30, minimum=1, maximum=3650),
             check_kms=env.flag("CHECK_KMS", default=True),
             enable_kms_rotation=env.flag("ENABLE_KMS_ROTATION", default=False),
+            recent_use_days=env.integer("RECENT_USE_DAYS", 7, minimum=0, maximum=365),
+            deactivate_recently_used=env.flag("DEACTIVATE_RECENTLY_USED", default=False),
         )

@@ -9,7 +9,7 @@ PERMISSIONS = REPORTS | Permissions(
         "iam": ("ListAccessKeys", "CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey",
                 "ListUserTags", "TagUser", "UntagUser"),
         "secretsmanager": ("DescribeSecret", "GetSecretValue", "PutSecretValue",
-                           "UpdateSecretVersionStage"),
+                           "UpdateSecretVersionStage", "ListSecrets"),
         # The home account's id; the rotation never leaves it (no AssumeRole).
         "sts": ("GetCallerIdentity",),
     },

@@ -9,11 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from access_key_rotation.binding import bound_user, require_user
 from access_key_rotation.protocol import (
     CURRENT,
     PENDING,
@@ -26,10 +27,16 @@ from access_key_rotation.protocol import (
     token_stage,
 )
 from opskit.actions import Action, Executor, Status, error_code
-from opskit.iam_keys import DEACTIVATED_TAG_PREFIX, deactivation_tag
+from opskit.iam_keys import (
+    DEACTIVATED_TAG_PREFIX,
+    REPLACED_TAG_PREFIX,
+    deactivated_at,
+    deactivation_tag,
+    replacement_tag,
+)
 from opskit.observability import logger
 from opskit.runner import TargetRun
-from opskit.tags import is_exempt
+from opskit.tags import is_exempt, tags_to_dict
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
@@ -58,10 +65,24 @@ class Rotator:
     sleep: Callable[[float], None] | None = None
     test_attempts: int = 8
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # How long a key a person (or the timeline) deactivated stays before it may be deleted.
+    delete_after: timedelta = timedelta(days=10)
+    # Set by run(): the user the secret's tags bind, and that user's tags.
+    user: str = ""
+    user_tags: dict[str, str] = field(default_factory=dict)
+
+    def tags_of(self, user: str) -> dict[str, str]:
+        try:
+            return tags_to_dict(self.iam.list_user_tags(UserName=user)["Tags"])
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                raise RotationError(f"user {user} does not exist: nothing is rotated") from None
+            raise
 
     def run(self, event: RotationEvent) -> TargetRun:
         metadata = self.sm.describe_secret(SecretId=event.secret_id)
         name = str(metadata.get("Name", event.secret_id))
+        self.user, self.user_tags = bound_user(metadata, self.tags_of)
         if token_stage(metadata, event.token) == CURRENT:
             logger.info("version already current", extra={"step": str(event.step),
                                                          "secret": name})
@@ -84,7 +105,8 @@ class Rotator:
             if error_code(exc) == "ResourceNotFoundException" and stage != CURRENT:
                 return None
             raise
-        return KeySecret.parse(value.get("SecretString"), f"secret {name} {stage}")
+        where = f"secret {name} {stage}"
+        return require_user(KeySecret.parse(value.get("SecretString"), where), self.user, where)
 
     # ------------------------------------------------------------------ steps
     def create(self, event: RotationEvent, name: str, _: Any) -> TargetRun:
@@ -93,30 +115,16 @@ class Rotator:
             raise RotationError(f"secret {name} has no {CURRENT} value")
         if self._secret(event, name, PENDING) is not None:
             return TargetRun(title=f"{name}: new key already created", quiet=True)
-        user = current.user_name
-        tags = {t["Key"]: t["Value"] for t in self.iam.list_user_tags(UserName=user)["Tags"]}
+        user, tags = self.user, self.user_tags
         if is_exempt(tags, self.executor.exemption_tag_key):
             raise RotationError(f"user {user} is exempt (tagged "
                                 f"{self.executor.exemption_tag_key}): no key is rotated")
         keys = self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+        if current.access_key_id not in {k["AccessKeyId"] for k in keys}:
+            raise RotationError(f"key {current.access_key_id} in secret {name} {CURRENT} is not "
+                                f"a key of user {user}: nothing is rotated")
         if len(keys) >= 2:
-            spare = sorted((k for k in keys if k["AccessKeyId"] != current.access_key_id
-                            and k["Status"] == "Inactive"), key=lambda k: k["CreateDate"])
-            if not spare:
-                raise RotationError(
-                    f"user {user} already has two keys and none is inactive "
-                    f"({', '.join(k['AccessKeyId'] for k in keys)}): deactivate the one not in "
-                    f"secret {name} so rotation can replace it")
-            old = spare[0]["AccessKeyId"]
-
-            def delete(_: Sequence[Action]) -> None:
-                self.iam.delete_access_key(UserName=user, AccessKeyId=old)
-                self.iam.untag_user(UserName=user, TagKeys=[f"{DEACTIVATED_TAG_PREFIX}{old}"])
-
-            self._must(self.executor.run(
-                [Action(old, KEY, "delete-inactive-key", f"{user} has two keys: the older "
-                        "inactive one makes room", {"user": user})],
-                delete, idempotent_errors=("NoSuchEntity",)))
+            self._make_room(user, tags, keys, current.access_key_id, name)
         created: dict[str, str] = {}
 
         def create_and_stage(_: Sequence[Action]) -> None:
@@ -137,6 +145,48 @@ class Rotator:
                     {"secret": name, "version": event.token})], create_and_stage))
         return TargetRun(title=f"{name}: new key {created.get('id', '(planned)')} for {user} "
                                f"staged {PENDING}", quiet=not self.executor.dry_run)
+
+    def _make_room(self, user: str, tags: dict[str, str], keys: Sequence[Any], current: str,
+                   name: str) -> None:
+        """IAM allows two keys: the other one goes only when it has been inactive a full
+        period (counted from its deactivation, or from when it was first seen inactive)."""
+        others = [k for k in keys if k["AccessKeyId"] != current]
+        active = [k["AccessKeyId"] for k in others if k["Status"] == "Active"]
+        if active:
+            raise RotationError(
+                f"user {user} already has two keys and none is inactive "
+                f"({', '.join([current, *active])}): the one not in secret {name} is still "
+                "active (in its overlap after the last rotation, or made by a person); rotation "
+                "can replace it once it has been deactivated and deleted")
+        old = sorted(others, key=lambda k: k["CreateDate"])[0]["AccessKeyId"]
+        since = deactivated_at(tags, old)
+        now = self.now()
+        if since is None:
+            # Deactivated by a person, when is unknown: the period counts from now.
+            def record(_: Sequence[Action]) -> None:
+                self.iam.tag_user(UserName=user, Tags=[deactivation_tag(old, now)])
+
+            self._must(self.executor.run(
+                [Action(old, KEY, "record-inactive-key", f"{user}'s key {old} is inactive; "
+                        f"it may be deleted from {now + self.delete_after:%Y-%m-%d}",
+                        {"user": user}, tags)], record))
+            since = now
+        if now - since < self.delete_after:
+            raise RotationError(
+                f"user {user} already has two keys: {old} is inactive since "
+                f"{since:%Y-%m-%d %H:%M} UTC and may be deleted from "
+                f"{since + self.delete_after:%Y-%m-%d %H:%M} UTC; rotation resumes then (or "
+                "delete it yourself)")
+
+        def delete(_: Sequence[Action]) -> None:
+            self.iam.delete_access_key(UserName=user, AccessKeyId=old)
+            self.iam.untag_user(UserName=user, TagKeys=[f"{DEACTIVATED_TAG_PREFIX}{old}",
+                                                        f"{REPLACED_TAG_PREFIX}{old}"])
+
+        self._must(self.executor.run(
+            [Action(old, KEY, "delete-inactive-key", f"{user} has two keys: {old}, inactive "
+                    f"since {since:%Y-%m-%d}, makes room", {"user": user}, tags)],
+            delete, idempotent_errors=("NoSuchEntity",)))
 
     def set(self, event: RotationEvent, name: str, _: Any) -> TargetRun:
         # IAM has nothing to set: the key is live as soon as it exists. The step stays so the
@@ -164,7 +214,7 @@ class Rotator:
                                                             "key": pending.access_key_id})
                 (self.sleep or wait)(delay)
                 delay = min(delay * 2, 8.0)
-        if not arn.endswith(f"/{pending.user_name}") or ":user/" not in arn:
+        if not arn.endswith(f"/{self.user}") or ":user/" not in arn:
             raise RotationError(f"the new key {pending.access_key_id} signs as {arn}, not as "
                                 f"user {pending.user_name}")
         return TargetRun(title=f"{name}: new key {pending.access_key_id} works", quiet=True)
@@ -187,35 +237,38 @@ class Rotator:
                                    "new_key": pending.access_key_id})], promote)
         self._must(promoted)
         if previous.access_key_id != pending.access_key_id:
-            self._deactivate(previous, pending.access_key_id, name)
+            self._record_replaced(previous, pending.access_key_id, name)
         verb = "Would rotate" if self.executor.dry_run else "Rotated"
         return TargetRun(title=f"{verb} the access key of {pending.user_name} ({name}): "
                                f"{pending.access_key_id} is current")
 
-    def _deactivate(self, previous: KeySecret, new_key: str, name: str) -> None:
-        user, old = previous.user_name, previous.access_key_id
+    def _record_replaced(self, previous: KeySecret, new_key: str, name: str) -> None:
+        """The previous key stays active for the overlap (consumers that cache credentials
+        move over); the daily timeline run deactivates it, then deletes it."""
+        user, old = self.user, previous.access_key_id
 
-        def deactivate(_: Sequence[Action]) -> None:
-            self.iam.update_access_key(UserName=user, AccessKeyId=old, Status="Inactive")
-            self.iam.tag_user(UserName=user, Tags=[deactivation_tag(old, self.now())])  # type: ignore[list-item]
+        def record(_: Sequence[Action]) -> None:
+            self.iam.tag_user(UserName=user, Tags=[replacement_tag(old, self.now())])
 
         self._must(self.executor.run(
-            [Action(old, KEY, "deactivate-previous-key", f"replaced by {new_key} in {name}; "
-                    "deleted after the grace period", {"user": user})], deactivate,
-            idempotent_errors=("NoSuchEntity",)))
+            [Action(old, KEY, "record-replaced-key", f"replaced by {new_key} in {name}; stays "
+                    "active for the overlap, then is deactivated and deleted", {"user": user},
+                    self.user_tags)], record, idempotent_errors=("NoSuchEntity",)))
 
     def finish_previous(self, event: RotationEvent, name: str) -> TargetRun:
-        """finishSecret again after the promotion: deactivate AWSPREVIOUS if it is still on."""
+        """finishSecret again after the promotion: record the replacement if it is missing."""
         current = self._secret(event, name, CURRENT)
         previous = self._secret(event, name, PREVIOUS)
         if current is None or previous is None or previous.access_key_id == current.access_key_id:
             return TargetRun(title=f"{name}: finishSecret already done", quiet=True)
-        keys = self.iam.list_access_keys(UserName=previous.user_name)["AccessKeyMetadata"]
-        if any(k["AccessKeyId"] == previous.access_key_id and k["Status"] == "Active"
-               for k in keys):
-            self._deactivate(previous, current.access_key_id, name)
-            return TargetRun(title=f"{name}: the previous key {previous.access_key_id} is now "
-                                   "deactivated")
+        if f"{REPLACED_TAG_PREFIX}{previous.access_key_id}" in self.user_tags or \
+                f"{DEACTIVATED_TAG_PREFIX}{previous.access_key_id}" in self.user_tags:
+            return TargetRun(title=f"{name}: finishSecret already done", quiet=True)
+        keys = self.iam.list_access_keys(UserName=self.user)["AccessKeyMetadata"]
+        if any(k["AccessKeyId"] == previous.access_key_id for k in keys):
+            self._record_replaced(previous, current.access_key_id, name)
+            return TargetRun(title=f"{name}: the previous key {previous.access_key_id} is "
+                                   "recorded as replaced")
         return TargetRun(title=f"{name}: finishSecret already done", quiet=True)
 
     @staticmethod

@@ -39,7 +39,7 @@ def sample_users() -> dict[str, str]:
     return {
         "fresh": aged_key("app-fresh", 10, used_days_ago=0.5),
         "nearing": aged_key("app-nearing", 85, used_days_ago=1),
-        "overdue": aged_key("app-overdue", 120, used_days_ago=2),
+        "overdue": aged_key("app-overdue", 120, used_days_ago=10),
         "stale-inactive": aged_key("app-retired", 200, used_days_ago=150, active=False),
         "exempt": aged_key("break-glass", 400, tags={"opskit:exempt": "true"}),
     }

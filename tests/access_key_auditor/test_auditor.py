@@ -44,6 +44,11 @@ def status(user: str) -> dict[str, str]:
             for k in boto3.client("iam").list_access_keys(UserName=user)["AccessKeyMetadata"]}
 
 
+def user_tags(user: str) -> dict[str, str]:
+    return {t["Key"]: t["Value"]
+            for t in boto3.client("iam").list_user_tags(UserName=user)["Tags"]}
+
+
 def writes(api_calls: ApiCalls) -> list[str]:
     return sorted(op for (svc, op), n in api_calls.counts.items() for _ in range(n)
                   if svc in {"iam", "secretsmanager", "kms"}
@@ -90,15 +95,18 @@ def test_enforce_deactivates_after_grace_and_deletes_long_inactive_keys(
     in_grace = aged_key("app-grace", 93, used_days_ago=1)
     audit(lambda_context)
     assert status("app-overdue") == {keys["overdue"]: "Inactive"}
-    assert status("app-retired") == {}
+    # Deactivated by a person some day: recorded now, deleted a full period from now.
+    assert status("app-retired") == {keys["stale-inactive"]: "Inactive"}
+    assert user_tags("app-retired") == {
+        f"opskit:key-deactivated:{keys['stale-inactive']}": "2026-11-23T07:00:00+00:00"}
     assert status("app-grace") == {in_grace: "Active"}  # 93 days: inside 90 + 7 of grace
     assert status("break-glass") == {keys["exempt"]: "Active"}
-    tags = {t["Key"]: t["Value"]
-            for t in boto3.client("iam").list_user_tags(UserName="app-overdue")["Tags"]}
-    assert tags == {f"opskit:key-deactivated:{keys['overdue']}": "2026-11-23T07:00:00+00:00"}
+    assert user_tags("app-overdue") == {
+        f"opskit:key-deactivated:{keys['overdue']}": "2026-11-23T07:00:00+00:00"}
     (report,) = alert_inbox.received()
     assert report["title"] == ("Access keys: 1 near the age limit, 1 over the limit or long "
-                               "inactive, 1 key(s) deactivated, 1 key(s) deleted")
+                               "inactive, 1 key(s) deactivated, 1 inactive key(s) recorded")
+    assert report["severity"] == "critical"  # app-overdue's only key
 
 
 def test_a_key_used_after_its_replacement_is_never_deactivated_or_deleted(
@@ -160,7 +168,7 @@ def test_dry_run_plans_without_changes(lambda_context: FakeLambdaContext,
     assert status("app-overdue") == {keys["overdue"]: "Active"}
     (report,) = alert_inbox.received()
     assert report["title"] == ("Access keys, planned in dry-run: 1 near the age limit, "
-                               "1 key(s) deactivated, 1 key(s) deleted")
+                               "1 key(s) deactivated, 1 inactive key(s) recorded")
 
 
 def test_kms_keys_without_rotation_are_reported_or_turned_on(
@@ -247,3 +255,46 @@ def test_a_deleted_key_loses_its_deactivation_tag(lambda_context: FakeLambdaCont
     audit(lambda_context)
     assert status("app-rotated") == {}
     assert iam.list_user_tags(UserName="app-rotated")["Tags"] == []
+
+
+def test_enforce_never_deactivates_a_key_used_recently_unless_the_stack_says_so(
+        lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch,
+        alert_inbox: AlertInbox) -> None:
+    monkeypatch.setenv("AUDIT_MODE", "enforce")
+    old = aged_key("app-busy", 120, used_days_ago=1 / 24)  # used an hour ago
+    audit(lambda_context)
+    assert status("app-busy")[old] == "Active"
+    (report,) = alert_inbox.received()
+    (action,) = [a for a in report["actions"] if a["resource"] == old]
+    assert action["action"] == "report-overdue-key"
+    assert "within the last 7 days (RECENT_USE_DAYS)" in action["reason"]
+    monkeypatch.setenv("DEACTIVATE_RECENTLY_USED", "true")
+    audit(lambda_context)
+    assert status("app-busy")[old] == "Inactive"
+
+
+def test_a_users_only_key_is_reported_critical_before_it_is_deactivated(
+        lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch,
+        alert_inbox: AlertInbox) -> None:
+    """With no grace at all, the only key still gets a day of critical reports first."""
+    monkeypatch.setenv("AUDIT_MODE", "enforce")
+    monkeypatch.setenv("GRACE_DAYS", "0")
+    only = aged_key("app-alone", 90.5, used_days_ago=20)
+    audit(lambda_context)
+    assert status("app-alone") == {only: "Active"}
+    (report,) = alert_inbox.received()
+    assert report["severity"] == "critical"
+    assert report["actions"][0]["action"] == "report-overdue-key"
+    assert report["actions"][0]["details"]["only_key"] is True
+
+
+def test_a_key_a_rotation_replaced_follows_the_rotations_timeline(
+        lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The auditor never cuts a rotation's overlap short."""
+    monkeypatch.setenv("AUDIT_MODE", "enforce")
+    old = aged_key("app-rotated", 120, used_days_ago=20)
+    aged_key("app-rotated", 1, used_days_ago=0.5)
+    boto3.client("iam").tag_user(UserName="app-rotated", Tags=[
+        {"Key": f"opskit:key-replaced:{old}", "Value": "2026-11-22T07:00:00+00:00"}])
+    audit(lambda_context)
+    assert status("app-rotated")[old] == "Active"

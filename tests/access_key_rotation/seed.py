@@ -18,7 +18,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.secretsmanager.models import secretsmanager_backends
 
 from access_key_rotation.protocol import RotationError
-from opskit.iam_keys import USER_TAG_ON_ROTATED
+from opskit.iam_keys import SECRET_TAG_ON_USER, USER_TAG_ON_ROTATED
 
 REGION = "eu-west-1"
 SECRET_NAME = "opskit/iam/ci-deployer"
@@ -27,19 +27,21 @@ TOKEN = "c3a9e1d0-7b52-4f86-9a14-2e6d8b0f5c71"  # as in the sample events
 SAMPLE_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:opskit/iam/ci-deployer-AbCdEf"
 
 
-def user_with_key(user: str = USER) -> dict[str, str]:
+def user_with_key(user: str = USER, secret: str = SECRET_NAME) -> dict[str, str]:
+    """A user that names its rotation secret back (`opskit:rotation-secret`), with one key."""
     iam = boto3.client("iam")
-    iam.create_user(UserName=user, Path="/service/")
+    iam.create_user(UserName=user, Path="/service/",
+                    Tags=[{"Key": SECRET_TAG_ON_USER, "Value": secret}])
     key = iam.create_access_key(UserName=user)["AccessKey"]
     return {"UserName": user, "AccessKeyId": key["AccessKeyId"],
             "SecretAccessKey": key["SecretAccessKey"]}
 
 
-def secret_for(value: dict[str, str] | str, name: str = SECRET_NAME) -> str:
+def secret_for(value: dict[str, str] | str, name: str = SECRET_NAME, user: str = USER) -> str:
     sm = boto3.client("secretsmanager", region_name=REGION)
     text = value if isinstance(value, str) else json.dumps(value)
     return sm.create_secret(Name=name, SecretString=text, Tags=[
-        {"Key": USER_TAG_ON_ROTATED, "Value": USER}])["ARN"]
+        {"Key": USER_TAG_ON_ROTATED, "Value": user}])["ARN"]
 
 
 def start_rotation(secret_arn: str, token: str = TOKEN) -> str:

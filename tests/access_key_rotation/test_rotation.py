@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -44,12 +45,21 @@ def stage(arn: str, label: str) -> dict[str, str]:
     return dict(json.loads(value["SecretString"]))
 
 
+def user_tags(user: str = USER) -> dict[str, str]:
+    return {t["Key"]: t["Value"]
+            for t in boto3.client("iam").list_user_tags(UserName=user)["Tags"]}
+
+
+def at(days_ago: float) -> str:
+    return (datetime.now(UTC) - timedelta(days=days_ago)).isoformat(timespec="seconds")
+
+
 def keys(user: str = USER) -> dict[str, str]:
     return {k["AccessKeyId"]: k["Status"]
             for k in boto3.client("iam").list_access_keys(UserName=user)["AccessKeyMetadata"]}
 
 
-def test_a_full_rotation_replaces_the_key_and_deactivates_the_old_one(
+def test_a_full_rotation_replaces_the_key_and_the_old_one_stays_active_for_the_overlap(
         lambda_context: FakeLambdaContext, alert_inbox: AlertInbox) -> None:
     arn, old = under_rotation()
     for name in STEPS:
@@ -57,14 +67,16 @@ def test_a_full_rotation_replaces_the_key_and_deactivates_the_old_one(
     new = stage(arn, "AWSCURRENT")
     assert new["UserName"] == USER
     assert new["AccessKeyId"] != old["AccessKeyId"]
-    assert keys() == {old["AccessKeyId"]: "Inactive", new["AccessKeyId"]: "Active"}
-    tags = {t["Key"]: t["Value"] for t in boto3.client("iam").list_user_tags(UserName=USER)["Tags"]}
-    assert f"opskit:key-deactivated:{old['AccessKeyId']}" in tags
+    # Consumers that cache the old key keep working: the daily timeline deactivates it later.
+    assert keys() == {old["AccessKeyId"]: "Active", new["AccessKeyId"]: "Active"}
+    tags = user_tags()
+    assert f"opskit:key-replaced:{old['AccessKeyId']}" in tags
+    assert f"opskit:key-deactivated:{old['AccessKeyId']}" not in tags
     (report,) = alert_inbox.received()  # only finishSecret reports; the other steps are quiet
     assert report["title"] == (f"Rotated the access key of {USER} (opskit/iam/ci-deployer): "
                                f"{new['AccessKeyId']} is current")
     assert [a["action"] for a in report["actions"]] == ["promote-version",
-                                                        "deactivate-previous-key"]
+                                                        "record-replaced-key"]
 
 
 def test_every_step_is_idempotent_for_its_token(lambda_context: FakeLambdaContext,
@@ -85,15 +97,35 @@ def test_every_step_is_idempotent_for_its_token(lambda_context: FakeLambdaContex
     assert writes == []
 
 
-def test_a_user_with_two_keys_loses_the_older_inactive_one(
+def test_a_user_with_two_keys_loses_an_inactive_one_a_full_period_after_its_deactivation(
         lambda_context: FakeLambdaContext) -> None:
     arn, current = under_rotation()
     iam = boto3.client("iam")
     spare = iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
     iam.update_access_key(UserName=USER, AccessKeyId=spare, Status="Inactive")
+    iam.tag_user(UserName=USER, Tags=[{"Key": f"opskit:key-deactivated:{spare}",
+                                       "Value": at(days_ago=11)}])
     step("createSecret", lambda_context)
     new = stage(arn, "AWSPENDING")["AccessKeyId"]
     assert keys() == {current["AccessKeyId"]: "Active", new: "Active"}
+
+
+def test_a_key_a_person_deactivated_an_hour_ago_is_not_deleted_to_make_room(
+        lambda_context: FakeLambdaContext, api_calls: ApiCalls) -> None:
+    """Its period counts from when it was first seen inactive (recorded now), not from its
+    last use: the rotation waits and says until when."""
+    _, current = under_rotation()
+    iam = boto3.client("iam")
+    spare = iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
+    iam.update_access_key(UserName=USER, AccessKeyId=spare, Status="Inactive")
+    api_calls.reset()
+    with pytest.raises(RotationError, match=rf"{spare} is inactive since .* and may be deleted "
+                                            r"from .*; rotation resumes then"):
+        step("createSecret", lambda_context)
+    assert keys() == {current["AccessKeyId"]: "Active", spare: "Inactive"}
+    assert f"opskit:key-deactivated:{spare}" in user_tags()
+    assert api_calls.of("iam", "DeleteAccessKey") == 0
+    assert api_calls.of("iam", "CreateAccessKey") == 0
 
 
 def test_a_user_with_two_active_keys_fails_clearly_and_nothing_changes(
@@ -101,7 +133,8 @@ def test_a_user_with_two_active_keys_fails_clearly_and_nothing_changes(
     _, current = under_rotation()
     other = boto3.client("iam").create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
     with pytest.raises(RotationError, match=r"user ci-deployer already has two keys and none is "
-                                            r"inactive .*: deactivate the one not in secret"):
+                                            r"inactive .*: the one not in secret .* is still "
+                                            r"active"):
         step("createSecret", lambda_context)
     assert keys() == {current["AccessKeyId"]: "Active", other: "Active"}
 
@@ -183,13 +216,13 @@ def test_a_key_of_someone_else_fails_the_test_step(lambda_context: FakeLambdaCon
 def test_a_secret_in_the_wrong_shape_fails_without_change_or_leak(
         lambda_context: FakeLambdaContext, api_calls: ApiCalls, capsys: pytest.CaptureFixture[str],
         value: str, message: str) -> None:
-    user_with_key()
+    user_with_key(secret="opskit/iam/broken")
     arn = secret_for(value, name="opskit/iam/broken")
     start_rotation(arn)
     api_calls.reset()
     with pytest.raises(RotationError, match=message):
         step("createSecret", lambda_context, arn=arn)
-    assert api_calls.of("iam") == 0
+    assert [op for (svc, op) in api_calls.counts if svc == "iam"] == ["ListUserTags"]
     assert "not json" not in capsys.readouterr().out
 
 
@@ -245,25 +278,26 @@ def test_no_secret_ever_reaches_the_logs_or_the_reports(
         assert secret not in published
 
 
-def test_a_finish_retried_after_the_promotion_still_deactivates_the_old_key(
+def test_a_finish_retried_after_the_promotion_still_records_the_replaced_key(
         lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch) -> None:
     from access_key_rotation import steps
 
     arn, old = under_rotation()
     for name in STEPS[:3]:
         step(name, lambda_context)
-    real = steps.Rotator._deactivate
+    real = steps.Rotator._record_replaced
 
     def broken(self: Any, *args: Any) -> None:
-        raise RotationError("deactivate-previous-key failed: Throttling")
+        raise RotationError("record-replaced-key failed: Throttling")
 
-    monkeypatch.setattr(steps.Rotator, "_deactivate", broken)
+    monkeypatch.setattr(steps.Rotator, "_record_replaced", broken)
     with pytest.raises(RotationError):
-        step("finishSecret", lambda_context)  # promoted, but the old key is still active
-    assert keys()[old["AccessKeyId"]] == "Active"
-    monkeypatch.setattr(steps.Rotator, "_deactivate", real)
+        step("finishSecret", lambda_context)  # promoted, but the replacement is not recorded
+    assert f"opskit:key-replaced:{old['AccessKeyId']}" not in user_tags()
+    monkeypatch.setattr(steps.Rotator, "_record_replaced", real)
     step("finishSecret", lambda_context)  # Secrets Manager retries the step
-    assert keys()[old["AccessKeyId"]] == "Inactive"
+    assert f"opskit:key-replaced:{old['AccessKeyId']}" in user_tags()
+    assert keys()[old["AccessKeyId"]] == "Active"
     assert stage(arn, "AWSCURRENT")["AccessKeyId"] != old["AccessKeyId"]
 
 
@@ -286,4 +320,79 @@ def test_making_room_also_drops_the_deleted_keys_record(
     iam.tag_user(UserName=USER, Tags=[{"Key": f"opskit:key-deactivated:{spare}",
                                        "Value": "2026-08-01T00:00:00+00:00"}])
     step("createSecret", lambda_context)
-    assert iam.list_user_tags(UserName=USER)["Tags"] == []
+    assert user_tags() == {"opskit:rotation-secret": "opskit/iam/ci-deployer"}
+
+
+# The secret binds its user: the value is never trusted to say whose key it is.
+def test_a_secret_whose_value_names_another_user_gets_no_key_for_that_user(
+        lambda_context: FakeLambdaContext, api_calls: ApiCalls,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Anyone who can write one rotation secret could put `admin` in its value: the secret's
+    tag says ci-deployer, so nothing happens to admin (or to anyone)."""
+    under_rotation()
+    admin = user_with_key("admin", secret="opskit/iam/admin")
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=SAMPLE_ARN, SecretString=json.dumps(admin), VersionStages=["AWSCURRENT"])
+    api_calls.reset()
+    with pytest.raises(RotationError, match="the value names another user than ci-deployer"):
+        step("createSecret", lambda_context)
+    assert keys("admin") == {admin["AccessKeyId"]: "Active"}
+    assert api_calls.of("iam", "CreateAccessKey") == 0
+    assert admin["SecretAccessKey"] not in capsys.readouterr().out
+
+
+def test_a_secret_tagged_with_a_user_that_does_not_name_it_back_is_refused(
+        lambda_context: FakeLambdaContext, api_calls: ApiCalls) -> None:
+    """Tagging a secret `opskit:iam-user=admin` is not enough: admin must name the secret."""
+    admin = user_with_key("admin", secret="opskit/iam/admin")
+    arn = secret_for(admin, name="opskit/iam/sneaky", user="admin")
+    start_rotation(arn)
+    api_calls.reset()
+    with pytest.raises(RotationError, match=r"user's tag opskit:rotation-secret names another "
+                                            r"secret"):
+        step("createSecret", lambda_context, arn=arn)
+    assert api_calls.of("iam", "CreateAccessKey") == 0
+    assert keys("admin") == {admin["AccessKeyId"]: "Active"}
+
+
+def test_a_secret_without_the_user_tag_is_refused_by_the_code_as_by_iam() -> None:
+    """The role cannot even read such a secret (its statement needs the tag); the code refuses
+    it as well, before any IAM call."""
+    from access_key_rotation.binding import bound_user
+
+    asked: list[str] = []
+    with pytest.raises(RotationError, match="has no tag opskit:iam-user naming its user"):
+        bound_user({"Name": "opskit/iam/untagged", "Tags": []}, lambda u: asked.append(u) or {})
+    assert asked == []
+
+
+@pytest.mark.parametrize(("tags", "message"), [
+    ([{"Key": "opskit:iam-user", "Value": "no such user!"}], "is not an IAM user name"),
+    ([{"Key": "opskit:iam-user", "Value": "ghost"}], "user ghost does not exist"),
+])
+def test_a_secret_without_a_valid_user_tag_is_refused(
+        lambda_context: FakeLambdaContext, api_calls: ApiCalls, tags: list[dict[str, str]],
+        message: str) -> None:
+    value = user_with_key()
+    sm = boto3.client("secretsmanager")
+    arn = sm.create_secret(Name="opskit/iam/untagged", SecretString=json.dumps(value),
+                           Tags=tags)["ARN"]
+    start_rotation(arn)
+    api_calls.reset()
+    with pytest.raises(RotationError, match=message):
+        step("createSecret", lambda_context, arn=arn)
+    assert api_calls.of("iam", "CreateAccessKey") == 0
+
+
+def test_a_key_that_is_not_the_users_is_refused(lambda_context: FakeLambdaContext,
+                                                api_calls: ApiCalls) -> None:
+    arn, value = under_rotation()
+    other = user_with_key("someone-else", secret="opskit/iam/someone-else")
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=arn, VersionStages=["AWSCURRENT"],
+        SecretString=json.dumps({**value, "AccessKeyId": other["AccessKeyId"]}))
+    api_calls.reset()
+    with pytest.raises(RotationError, match=rf"key {other['AccessKeyId']} in secret .* is not a "
+                                            r"key of user ci-deployer"):
+        step("createSecret", lambda_context)
+    assert api_calls.of("iam", "CreateAccessKey") == 0
