@@ -90,11 +90,12 @@ def user(iam: IAMClient, row: ReportRow) -> User:
     return User(row.user, row.arn, tuple(keys), tags)
 
 
-def rotation_secrets(sm: SecretsManagerClient) -> dict[str, tuple[str, bool]]:
-    """User name -> (secret ARN, rotation enabled) for secrets tagged with their user."""
+def rotation_secrets(sm: SecretsManagerClient) -> dict[str, list[tuple[str, bool]]]:
+    """User name -> every (secret ARN, rotation enabled) tagged with that user; which one is
+    the user's is the user's own tag to say (planner.bound_secret)."""
     # A failure here fails the run: treating managed users as unmanaged could deactivate the
     # key their rotation relies on.
-    found: dict[str, tuple[str, bool]] = {}
+    found: dict[str, list[tuple[str, bool]]] = {}
     pages = sm.get_paginator("list_secrets").paginate(
         Filters=[{"Key": "tag-key", "Values": [USER_TAG_ON_ROTATED]}])
     for page in pages:
@@ -102,5 +103,6 @@ def rotation_secrets(sm: SecretsManagerClient) -> dict[str, tuple[str, bool]]:
             tags = tags_to_dict(secret.get("Tags"))
             name = tags.get(USER_TAG_ON_ROTATED)
             if name:
-                found[name] = (secret["ARN"], bool(secret.get("RotationEnabled")))
+                found.setdefault(name, []).append(
+                    (secret["ARN"], bool(secret.get("RotationEnabled"))))
     return found

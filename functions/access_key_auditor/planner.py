@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from access_key_auditor.inventory import Key, ReportRow, User
 from access_key_auditor.settings import AuditorConfig, Mode
 from opskit.actions import Action, Plan
-from opskit.iam_keys import deactivated_at, replaced_at
+from opskit.iam_keys import SECRET_TAG_ON_USER, deactivated_at, replaced_at
 
 KEY = "iam:access-key"
 WARN = "warn-key-age"
@@ -72,7 +72,7 @@ def plan_user(user: User, now: datetime, config: AuditorConfig,
             if age < timedelta(days=config.warn_days):
                 continue
             replaced = replaced_at(user.tags, key.key_id)
-            if replaced is not None:
+            if replaced is not None and secret is not None:  # a bound user's rotation
                 plan.add(action(OVERDUE, f"replaced by a rotation on {replaced:%Y-%m-%d}: the "
                                          "rotation's timeline deactivates and deletes it"))
                 continue
@@ -150,9 +150,16 @@ def _managed(user: User, key: Key, secret: tuple[str, bool], details: Mapping[st
                   user.tags)
 
 
+def bound_secret(user: User, secrets: Sequence[tuple[str, bool]]) -> tuple[str, bool] | None:
+    """The user's rotation secret: the one whose ARN the user's own tag names. A secret merely
+    tagged with the user (a decoy) makes no user managed."""
+    named = user.tags.get(SECRET_TAG_ON_USER, "").strip()
+    return next((s for s in secrets if s[0] == named), None)
+
+
 def plan_users(users: Sequence[User], now: datetime, config: AuditorConfig,
-               secrets: Mapping[str, tuple[str, bool]]) -> Plan:
+               secrets: Mapping[str, Sequence[tuple[str, bool]]]) -> Plan:
     plan = Plan()
     for user in users:
-        plan.extend(plan_user(user, now, config, secrets.get(user.name)))
+        plan.extend(plan_user(user, now, config, bound_secret(user, secrets.get(user.name, ()))))
     return plan

@@ -53,7 +53,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     def work(target: Target, executor: Executor) -> TargetRun:
         session = target.session
         rotator = Rotator(session.client("secretsmanager"), session.client("iam"),
-                          sts_with(target.region), executor, delete_after=periods.delete_after)
+                          sts_with(target.region), executor, periods=periods)
         return rotator.run(rotation)
 
     result = run_automation(config, work, run_id=context.aws_request_id,
@@ -72,7 +72,9 @@ def read_periods() -> Periods:
     return Periods(
         overlap=timedelta(days=env.integer("ROTATION_OVERLAP_DAYS", 10, minimum=0, maximum=365)),
         delete_after=timedelta(days=env.integer("ROTATION_DELETE_AFTER_DAYS", 10, minimum=1,
-                                                maximum=3650)))
+                                                maximum=3650)),
+        other_delete_after=timedelta(days=env.integer("KEY_DELETE_AFTER_DAYS", 30, minimum=1,
+                                                      maximum=3650)))
 
 
 def timeline(event: dict[str, Any], context: LambdaContext, config: CommonConfig,

@@ -34,11 +34,14 @@ def bound_user(metadata: Mapping[str, Any], user_tags: Callable[[str], dict[str,
                             "name: nothing is rotated")
     tags = user_tags(user)
     named = tags.get(SECRET_TAG_ON_USER, "").strip()
-    if named not in {name, arn} or not named:
+    # The full ARN: a name can be reused (in another region, or after a deletion), an ARN's
+    # random suffix cannot.
+    if not arn or named != arn:
         raise RotationError(
             f"secret {name} names user {user}, but the user's tag {SECRET_TAG_ON_USER} "
             f"{'is missing' if not named else 'names another secret'}: tag the user "
-            f"{SECRET_TAG_ON_USER}={name} to let this secret rotate its key; nothing is rotated")
+            f"{SECRET_TAG_ON_USER}=<this secret's ARN> to let it rotate the user's key; "
+            "nothing is rotated")
     return user, tags
 
 

@@ -26,6 +26,7 @@ from access_key_rotation.protocol import (
     current_version,
     token_stage,
 )
+from access_key_rotation.timeline import Periods
 from opskit.actions import Action, Executor, Status, error_code
 from opskit.iam_keys import (
     DEACTIVATED_TAG_PREFIX,
@@ -65,8 +66,9 @@ class Rotator:
     sleep: Callable[[float], None] | None = None
     test_attempts: int = 8
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    # How long a key a person (or the timeline) deactivated stays before it may be deleted.
-    delete_after: timedelta = timedelta(days=10)
+    # How long an inactive key stays before it may be deleted to make room (timeline.Periods).
+    periods: Periods = field(default_factory=lambda: Periods(timedelta(days=10),
+                                                             timedelta(days=10)))
     # Set by run(): the user the secret's tags bind, and that user's tags.
     user: str = ""
     user_tags: dict[str, str] = field(default_factory=dict)
@@ -161,6 +163,7 @@ class Rotator:
         old = sorted(others, key=lambda k: k["CreateDate"])[0]["AccessKeyId"]
         since = deactivated_at(tags, old)
         now = self.now()
+        wait = self.periods.deletion_for(tags, old)
         if since is None:
             # Deactivated by a person, when is unknown: the period counts from now.
             def record(_: Sequence[Action]) -> None:
@@ -168,14 +171,14 @@ class Rotator:
 
             self._must(self.executor.run(
                 [Action(old, KEY, "record-inactive-key", f"{user}'s key {old} is inactive; "
-                        f"it may be deleted from {now + self.delete_after:%Y-%m-%d}",
+                        f"it may be deleted from {now + wait:%Y-%m-%d}",
                         {"user": user}, tags)], record))
             since = now
-        if now - since < self.delete_after:
+        if now - since < wait:
             raise RotationError(
                 f"user {user} already has two keys: {old} is inactive since "
                 f"{since:%Y-%m-%d %H:%M} UTC and may be deleted from "
-                f"{since + self.delete_after:%Y-%m-%d %H:%M} UTC; rotation resumes then (or "
+                f"{since + wait:%Y-%m-%d %H:%M} UTC; rotation resumes then (or "
                 "delete it yourself)")
 
         def delete(_: Sequence[Action]) -> None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from access_key_rotation.binding import bound_user
 from access_key_rotation.protocol import CURRENT, KeySecret, RotationError
 from opskit.actions import Action, Executor, Plan
@@ -40,7 +42,14 @@ RECORD = "record-inactive-key"
 @dataclass(frozen=True, slots=True)
 class Periods:
     overlap: timedelta  # a replaced key stays active this long
-    delete_after: timedelta  # an inactive key stays this long before it is deleted
+    delete_after: timedelta  # a key a rotation replaced stays inactive this long
+    # Any other inactive key (the auditor's, a person's) stays as long as the auditor keeps it
+    # (KeyDeleteAfterDays): the rotation never deletes those sooner.
+    other_delete_after: timedelta = timedelta(days=30)
+
+    def deletion_for(self, tags: Mapping[str, str], key_id: str) -> timedelta:
+        return (self.delete_after if replaced_at(tags, key_id) is not None
+                else max(self.delete_after, self.other_delete_after))
 
 
 def plan_keys(user: str, tags: Mapping[str, str], keys: Sequence[Mapping[str, Any]],
@@ -55,17 +64,20 @@ def plan_keys(user: str, tags: Mapping[str, str], keys: Sequence[Mapping[str, An
         details = {"user": user}
         if key["Status"] == "Active":
             replaced = replaced_at(tags, key_id)
+            if deactivated_at(tags, key_id) is not None:
+                continue  # deactivated once, then turned back on by a person: theirs now
             if replaced is not None and now - replaced >= periods.overlap:
                 plan.add(Action(key_id, KEY, DEACTIVATE, f"replaced on {replaced:%Y-%m-%d}; its "
                                 f"{periods.overlap.days}-day overlap is over", details, dict(tags)))
             continue
         since = deactivated_at(tags, key_id)
+        wait = periods.deletion_for(tags, key_id)
         if since is None:
             plan.add(Action(key_id, KEY, RECORD, "inactive, deactivated by a person: deleted "
-                            f"from {now + periods.delete_after:%Y-%m-%d}", details, dict(tags)))
-        elif now - since >= periods.delete_after:
+                            f"from {now + wait:%Y-%m-%d}", details, dict(tags)))
+        elif now - since >= wait:
             plan.add(Action(key_id, KEY, DELETE, f"inactive since {since:%Y-%m-%d}, over "
-                            f"{periods.delete_after.days} days", details, dict(tags)))
+                            f"{wait.days} days", details, dict(tags)))
     return plan
 
 
@@ -87,7 +99,9 @@ def run_timeline(sm: SecretsManagerClient, iam: IAMClient, executor: Executor,
         try:
             checked += 1
             _one(sm, iam, executor, secret, now=now, periods=periods)
-        except RotationError as error:
+        except (RotationError, ClientError, BotoCoreError) as error:
+            # One secret that cannot be checked (its user or value gone, its key refused)
+            # never stops the others.
             executor.fail(Action(name, "secretsmanager:secret", "check-key-timeline",
                                  "the secret's keys could not be checked", {}), str(error))
     # Quiet when nothing was due: a daily "nothing to do" is not news.

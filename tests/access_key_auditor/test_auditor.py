@@ -44,6 +44,15 @@ def status(user: str) -> dict[str, str]:
             for k in boto3.client("iam").list_access_keys(UserName=user)["AccessKeyMetadata"]}
 
 
+CI_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ci-AbCdEf"
+
+
+def bind(user: str, secret_arn: str) -> None:
+    """The user names its rotation secret (the rotation's binding, which the auditor honours)."""
+    boto3.client("iam").tag_user(UserName=user, Tags=[
+        {"Key": "opskit:rotation-secret", "Value": secret_arn}])
+
+
 def user_tags(user: str) -> dict[str, str]:
     return {t["Key"]: t["Value"]
             for t in boto3.client("iam").list_user_tags(UserName=user)["Tags"]}
@@ -147,8 +156,9 @@ def test_managed_users_get_their_secret_rotated(lambda_context: FakeLambdaContex
     arn = sm.create_secret(Name="opskit/iam/ci-deployer", SecretString=json.dumps(
         {"UserName": "ci-deployer", "AccessKeyId": key, "SecretAccessKey": "x"}),
         Tags=[{"Key": USER_TAG_ON_ROTATED, "Value": "ci-deployer"}])["ARN"]
+    bind("ci-deployer", arn)
     monkeypatch.setattr(audit_module, "rotation_secrets",
-                        lambda _: {"ci-deployer": (arn, True)})  # moto lists no rotation flag
+                        lambda _: {"ci-deployer": [(arn, True)]})  # moto lists no rotation flag
     api_calls.reset()
     result = audit(lambda_context)
     assert api_calls.of("secretsmanager", "RotateSecret") == 1
@@ -216,10 +226,11 @@ def test_managed_users_that_cannot_rotate_are_reported(lambda_context: FakeLambd
     old = aged_key("ci-deployer", 100, used_days_ago=1)
     aged_key("ci-deployer", 5, used_days_ago=1)  # a second active key: rotation has no room
     off = aged_key("batch-runner", 100, used_days_ago=1)
+    batch = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:batch-AbCdEf"
+    bind("ci-deployer", CI_SECRET)
+    bind("batch-runner", batch)
     monkeypatch.setattr(audit_module, "rotation_secrets", lambda _: {
-        "ci-deployer": ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:ci-AbCdEf", True),
-        "batch-runner": ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:batch-AbCdEf",
-                         False)})
+        "ci-deployer": [(CI_SECRET, True)], "batch-runner": [(batch, False)]})
     api_calls.reset()
     audit(lambda_context)
     assert api_calls.of("secretsmanager", "RotateSecret") == 0
@@ -237,8 +248,9 @@ def test_report_mode_never_starts_a_rotation(lambda_context: FakeLambdaContext,
     from access_key_auditor import audit as audit_module
 
     aged_key("ci-deployer", 100, used_days_ago=1)
+    bind("ci-deployer", CI_SECRET)
     monkeypatch.setattr(audit_module, "rotation_secrets", lambda _: {
-        "ci-deployer": ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:ci-AbCdEf", True)})
+        "ci-deployer": [(CI_SECRET, True)]})
     api_calls.reset()
     result = audit(lambda_context)
     assert api_calls.of("secretsmanager", "RotateSecret") == 0
@@ -290,11 +302,34 @@ def test_a_users_only_key_is_reported_critical_before_it_is_deactivated(
 
 def test_a_key_a_rotation_replaced_follows_the_rotations_timeline(
         lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The auditor never cuts a rotation's overlap short."""
+    """The auditor never cuts a bound user's rotation overlap short."""
+    from access_key_auditor import audit as audit_module
+
     monkeypatch.setenv("AUDIT_MODE", "enforce")
-    old = aged_key("app-rotated", 120, used_days_ago=20)
-    aged_key("app-rotated", 1, used_days_ago=0.5)
-    boto3.client("iam").tag_user(UserName="app-rotated", Tags=[
+    old = aged_key("ci-deployer", 120, used_days_ago=20)
+    aged_key("ci-deployer", 1, used_days_ago=0.5)
+    bind("ci-deployer", CI_SECRET)
+    boto3.client("iam").tag_user(UserName="ci-deployer", Tags=[
         {"Key": f"opskit:key-replaced:{old}", "Value": "2026-11-22T07:00:00+00:00"}])
+    monkeypatch.setattr(audit_module, "rotation_secrets", lambda _: {
+        "ci-deployer": [(CI_SECRET, True)]})
     audit(lambda_context)
-    assert status("app-rotated")[old] == "Active"
+    assert status("ci-deployer")[old] == "Active"
+
+
+def test_a_decoy_secret_makes_no_user_managed(lambda_context: FakeLambdaContext,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              api_calls: ApiCalls) -> None:
+    """A secret merely tagged with a user, which the user does not name, changes nothing: the
+    user's overdue key is still deactivated, and the decoy is never rotated."""
+    from access_key_auditor import audit as audit_module
+
+    monkeypatch.setenv("AUDIT_MODE", "enforce")
+    key = aged_key("victim", 120, used_days_ago=20)
+    decoy = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:decoy-AbCdEf"
+    monkeypatch.setattr(audit_module, "rotation_secrets", lambda _: {
+        "victim": [(decoy, False)]})
+    api_calls.reset()
+    audit(lambda_context)
+    assert status("victim") == {key: "Inactive"}
+    assert api_calls.of("secretsmanager", "RotateSecret") == 0

@@ -27,21 +27,31 @@ TOKEN = "c3a9e1d0-7b52-4f86-9a14-2e6d8b0f5c71"  # as in the sample events
 SAMPLE_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:opskit/iam/ci-deployer-AbCdEf"
 
 
-def user_with_key(user: str = USER, secret: str = SECRET_NAME) -> dict[str, str]:
-    """A user that names its rotation secret back (`opskit:rotation-secret`), with one key."""
+def user_with_key(user: str = USER, secret: str | None = None) -> dict[str, str]:
+    """A user with one key; `secret` sets its `opskit:rotation-secret` tag (secret_for binds
+    the user to the secret it creates)."""
     iam = boto3.client("iam")
-    iam.create_user(UserName=user, Path="/service/",
-                    Tags=[{"Key": SECRET_TAG_ON_USER, "Value": secret}])
+    tags = [{"Key": SECRET_TAG_ON_USER, "Value": secret}] if secret else []
+    iam.create_user(UserName=user, Path="/service/", Tags=tags)
     key = iam.create_access_key(UserName=user)["AccessKey"]
     return {"UserName": user, "AccessKeyId": key["AccessKeyId"],
             "SecretAccessKey": key["SecretAccessKey"]}
 
 
-def secret_for(value: dict[str, str] | str, name: str = SECRET_NAME, user: str = USER) -> str:
+def secret_for(value: dict[str, str] | str, name: str = SECRET_NAME, user: str = USER, *,
+               bind: bool = True) -> str:
+    """A secret tagged with its user; with `bind`, the user is tagged with the secret's ARN."""
     sm = boto3.client("secretsmanager", region_name=REGION)
     text = value if isinstance(value, str) else json.dumps(value)
-    return sm.create_secret(Name=name, SecretString=text, Tags=[
-        {"Key": USER_TAG_ON_ROTATED, "Value": user}])["ARN"]
+    arn = str(sm.create_secret(Name=name, SecretString=text, Tags=[
+        {"Key": USER_TAG_ON_ROTATED, "Value": user}])["ARN"])
+    if bind:
+        bind_user(user, arn)
+    return arn
+
+
+def bind_user(user: str, arn: str) -> None:
+    boto3.client("iam").tag_user(UserName=user, Tags=[{"Key": SECRET_TAG_ON_USER, "Value": arn}])
 
 
 def start_rotation(secret_arn: str, token: str = TOKEN) -> str:
@@ -59,6 +69,7 @@ def under_rotation() -> tuple[str, dict[str, str]]:
     arn = secret_for(value)
     secret: Any = secretsmanager_backends[DEFAULT_ACCOUNT_ID][REGION].secrets[arn]
     secret.arn = SAMPLE_ARN
+    bind_user(USER, SAMPLE_ARN)
     start_rotation(SAMPLE_ARN)
     return SAMPLE_ARN, value
 

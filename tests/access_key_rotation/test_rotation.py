@@ -104,7 +104,7 @@ def test_a_user_with_two_keys_loses_an_inactive_one_a_full_period_after_its_deac
     spare = iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
     iam.update_access_key(UserName=USER, AccessKeyId=spare, Status="Inactive")
     iam.tag_user(UserName=USER, Tags=[{"Key": f"opskit:key-deactivated:{spare}",
-                                       "Value": at(days_ago=11)}])
+                                       "Value": at(days_ago=31)}])
     step("createSecret", lambda_context)
     new = stage(arn, "AWSPENDING")["AccessKeyId"]
     assert keys() == {current["AccessKeyId"]: "Active", new: "Active"}
@@ -320,7 +320,7 @@ def test_making_room_also_drops_the_deleted_keys_record(
     iam.tag_user(UserName=USER, Tags=[{"Key": f"opskit:key-deactivated:{spare}",
                                        "Value": "2026-08-01T00:00:00+00:00"}])
     step("createSecret", lambda_context)
-    assert user_tags() == {"opskit:rotation-secret": "opskit/iam/ci-deployer"}
+    assert user_tags() == {"opskit:rotation-secret": SAMPLE_ARN}
 
 
 # The secret binds its user: the value is never trusted to say whose key it is.
@@ -345,7 +345,7 @@ def test_a_secret_tagged_with_a_user_that_does_not_name_it_back_is_refused(
         lambda_context: FakeLambdaContext, api_calls: ApiCalls) -> None:
     """Tagging a secret `opskit:iam-user=admin` is not enough: admin must name the secret."""
     admin = user_with_key("admin", secret="opskit/iam/admin")
-    arn = secret_for(admin, name="opskit/iam/sneaky", user="admin")
+    arn = secret_for(admin, name="opskit/iam/sneaky", user="admin", bind=False)
     start_rotation(arn)
     api_calls.reset()
     with pytest.raises(RotationError, match=r"user's tag opskit:rotation-secret names another "
@@ -395,4 +395,16 @@ def test_a_key_that_is_not_the_users_is_refused(lambda_context: FakeLambdaContex
     with pytest.raises(RotationError, match=rf"key {other['AccessKeyId']} in secret .* is not a "
                                             r"key of user ci-deployer"):
         step("createSecret", lambda_context)
+    assert api_calls.of("iam", "CreateAccessKey") == 0
+
+
+def test_a_user_tagged_with_the_secrets_name_only_is_refused(
+        lambda_context: FakeLambdaContext, api_calls: ApiCalls) -> None:
+    """A name can be reused (another region, or after a deletion): only the ARN binds."""
+    arn, _ = under_rotation()
+    boto3.client("iam").tag_user(UserName=USER, Tags=[
+        {"Key": "opskit:rotation-secret", "Value": "opskit/iam/ci-deployer"}])
+    api_calls.reset()
+    with pytest.raises(RotationError, match="names another secret"):
+        step("createSecret", lambda_context, arn=arn)
     assert api_calls.of("iam", "CreateAccessKey") == 0

@@ -139,7 +139,7 @@ def test_a_secret_whose_user_does_not_name_it_is_reported_and_the_others_go_on(
         lambda_context: FakeLambdaContext, alert_inbox: AlertInbox) -> None:
     iam = boto3.client("iam")
     loner = user_with_key("loner", secret="something-else")
-    secret_for(loner, name="opskit/iam/loner", user="loner")
+    secret_for(loner, name="opskit/iam/loner", user="loner", bind=False)
     current, previous = rotated_user(replaced_days_ago=11)
     daily(lambda_context)
     assert keys() == {current: "Active", previous: "Inactive"}
@@ -165,8 +165,9 @@ def test_only_the_schedule_runs_the_timeline(lambda_context: FakeLambdaContext,
     ("Active", "opskit:key-replaced", 10, ["deactivate-replaced-key"]),
     ("Active", None, 400, []),  # not replaced by a rotation: a person's key
     ("Inactive", None, 0, ["record-inactive-key"]),
-    ("Inactive", "opskit:key-deactivated", 9.9, []),
-    ("Inactive", "opskit:key-deactivated", 10, ["delete-inactive-key"]),
+    # Not replaced by a rotation (the auditor's, a person's): KeyDeleteAfterDays (30).
+    ("Inactive", "opskit:key-deactivated", 29.9, []),
+    ("Inactive", "opskit:key-deactivated", 30, ["delete-inactive-key"]),
 ])
 def test_the_timeline_table(status: str, stamp: str | None, days: float,
                             expected: list[str]) -> None:
@@ -176,3 +177,46 @@ def test_the_timeline_table(status: str, stamp: str | None, days: float,
                                        {"AccessKeyId": "AKIAOTHER", "Status": status}],
                      "AKIACURRENT", now=now, periods=PERIODS)
     assert [a.action for a in plan.actions] == expected
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_key_a_person_turned_back_on_is_not_turned_off_again(
+        lambda_context: FakeLambdaContext) -> None:
+    current, previous = rotated_user(replaced_days_ago=11)
+    daily(lambda_context)
+    assert keys()[previous] == "Inactive"
+    boto3.client("iam").update_access_key(UserName=USER, AccessKeyId=previous, Status="Active")
+    daily(lambda_context)
+    assert keys() == {current: "Active", previous: "Active"}
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_key_the_auditor_deactivated_waits_the_auditors_period(
+        lambda_context: FakeLambdaContext) -> None:
+    """Only keys a rotation replaced go after RotationDeleteAfterDays; any other inactive key
+    waits KeyDeleteAfterDays (30), as the auditor would."""
+    current, other = rotated_user()
+    iam = boto3.client("iam")
+    iam.update_access_key(UserName=USER, AccessKeyId=other, Status="Inactive")
+    iam.tag_user(UserName=USER, Tags=[{"Key": f"opskit:key-deactivated:{other}",
+                                       "Value": ago(15)}])
+    daily(lambda_context)
+    assert keys() == {current: "Active", other: "Inactive"}
+    iam.tag_user(UserName=USER, Tags=[{"Key": f"opskit:key-deactivated:{other}",
+                                       "Value": ago(31)}])
+    daily(lambda_context)
+    assert keys() == {current: "Active"}
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_secret_naming_a_user_that_is_gone_does_not_stop_the_others(
+        lambda_context: FakeLambdaContext, alert_inbox: AlertInbox) -> None:
+    boto3.client("secretsmanager").create_secret(
+        Name="opskit/iam/nobody", SecretString="{}",
+        Tags=[{"Key": "opskit:iam-user", "Value": "nobody"}])
+    current, previous = rotated_user(replaced_days_ago=11)
+    daily(lambda_context)
+    assert keys() == {current: "Active", previous: "Inactive"}
+    (report,) = alert_inbox.received()
+    assert {a["resource"]: a["status"] for a in report["actions"]} == {
+        "opskit/iam/nobody": "failed", previous: "done"}
