@@ -241,15 +241,18 @@ def _run_cleanup() -> dict[str, Any]:
 
 # ---------------------------------------------------------------- self-healing
 def _seed_healing() -> None:
-    """web-1 behind an alarm tagged opskit:heal=auto (moto has no alarm history: quiet)."""
+    """web-1, which opts in with its own tag opskit:heal=auto, behind a CPU alarm (moto has no
+    alarm history: quiet)."""
     ec2 = boto3.client("ec2")
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro",
+                                 TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                                     {"Key": "opskit:heal", "Value": "auto"}]}])["Instances"][0]
     os.environ["DEMO_WEB_INSTANCE"] = instance["InstanceId"]
     boto3.client("cloudwatch").put_metric_alarm(
         AlarmName="web-1-cpu-high", MetricName="CPUUtilization", Namespace="AWS/EC2",
         Statistic="Average", Period=300, EvaluationPeriods=3, Threshold=90,
-        ComparisonOperator="GreaterThanThreshold", Tags=[{"Key": "opskit:heal", "Value": "auto"}])
+        ComparisonOperator="GreaterThanThreshold")
     self_healing_guards.Guards.history = lambda self, alarm: 0  # type: ignore[method-assign]
 
 

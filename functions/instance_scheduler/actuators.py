@@ -1,9 +1,14 @@
-"""The calls that change state, one `Apply` per (resource type, action), for the executor."""
+"""The calls that change state, one `Apply` per (resource type, action), for the executor.
+
+Each start or stop writes the last-action tag (last_action.py) once the change is made, never
+before: a change that failed must still be due at the next run.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from instance_scheduler.inventory import (
@@ -11,16 +16,36 @@ from instance_scheduler.inventory import (
     EC2_INSTANCE,
     RDS_CLUSTER,
     RDS_INSTANCE,
-    parse_capacity,
+    SUSPENDED_PROCESSES,
+    Group,
+    format_capacity,
 )
-from instance_scheduler.planner import HIBERNATE, REMOVE_OVERRIDE, START, STOP
-from opskit.actions import Action, Apply, resources
+from instance_scheduler.last_action import Verb, last_action
+from instance_scheduler.planner import (
+    HIBERNATE,
+    RECORD_RUNNING,
+    RECORD_STOPPED,
+    REMOVE_OVERRIDE,
+    START,
+    STOP,
+)
+from instance_scheduler.settings import AsgStopMode, SchedulerConfig
+from opskit.actions import Action, Apply, chunks, resources
 
 if TYPE_CHECKING:
+    from mypy_boto3_autoscaling.type_defs import TagTypeDef as GroupTagTypeDef
+
     from instance_scheduler.clients import TargetClients
 
-# StartInstances/StopInstances take many ids; 50 keeps a failing batch cheap to bisect.
+# StartInstances/StopInstances/CreateTags take many ids; 50 keeps a failing batch cheap to bisect.
 EC2_BATCH_SIZE = 50
+# CreateOrUpdateTags takes the tags of many groups in one call.
+ASG_TAG_BATCH_SIZE = 50
+_EC2_GONE = frozenset({"InvalidInstanceID.NotFound"})
+_DB_GONE = frozenset({"DBInstanceNotFound", "DBInstanceNotFoundFault"})
+_CLUSTER_GONE = frozenset({"DBClusterNotFoundFault"})
+# What the suspended-processes tag holds when every process was already suspended by someone.
+NO_PROCESSES = "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,79 +55,148 @@ class Actuator:
     idempotent_errors: Collection[str] = ()
 
 
-def _saved_capacity(action: Action, saved_tag_key: str) -> tuple[int, int, int]:
-    capacity = parse_capacity(action.tags.get(saved_tag_key, ""))
-    if capacity is None:  # the planner skips such groups; this guards a concurrent edit
-        raise ValueError(f"{saved_tag_key}={action.tags.get(saved_tag_key)!r} is not "
-                         "min/max/desired")
-    return capacity
-
-
 class Actuators:
     """Builds the Apply functions of one target from its clients."""
 
-    def __init__(self, clients: TargetClients, saved_tag_key: str) -> None:
+    def __init__(self, clients: TargetClients, config: SchedulerConfig, now: datetime,
+                 groups: Mapping[str, Group]) -> None:
         self.clients = clients
-        self.saved_tag_key = saved_tag_key
+        self.config = config
+        self.now = now
+        self.groups = groups
 
     def for_action(self, kind: str, name: str) -> Actuator:
         table = {
-            (EC2_INSTANCE, START): Actuator(self._ec2_start, EC2_BATCH_SIZE,
-                                            {"InvalidInstanceID.NotFound"}),
-            (EC2_INSTANCE, STOP): Actuator(self._ec2_stop, EC2_BATCH_SIZE,
-                                           {"InvalidInstanceID.NotFound"}),
-            (EC2_INSTANCE, HIBERNATE): Actuator(self._ec2_hibernate, EC2_BATCH_SIZE,
-                                                {"InvalidInstanceID.NotFound"}),
+            (EC2_INSTANCE, START): Actuator(self._ec2_start, EC2_BATCH_SIZE, _EC2_GONE),
+            (EC2_INSTANCE, STOP): Actuator(self._ec2_stop, EC2_BATCH_SIZE, _EC2_GONE),
+            (EC2_INSTANCE, HIBERNATE): Actuator(self._ec2_hibernate, EC2_BATCH_SIZE, _EC2_GONE),
+            (EC2_INSTANCE, RECORD_RUNNING): Actuator(self._ec2_found_running, EC2_BATCH_SIZE,
+                                                     _EC2_GONE),
+            (EC2_INSTANCE, RECORD_STOPPED): Actuator(self._ec2_found_stopped, EC2_BATCH_SIZE,
+                                                     _EC2_GONE),
             (EC2_INSTANCE, REMOVE_OVERRIDE): Actuator(self._ec2_untag, EC2_BATCH_SIZE),
             (ASG, START): Actuator(self._asg_start),
             (ASG, STOP): Actuator(self._asg_stop),
+            (ASG, RECORD_RUNNING): Actuator(self._asg_found_running, ASG_TAG_BATCH_SIZE),
+            (ASG, RECORD_STOPPED): Actuator(self._asg_found_stopped, ASG_TAG_BATCH_SIZE),
             (ASG, REMOVE_OVERRIDE): Actuator(self._asg_untag),
-            (RDS_INSTANCE, START): Actuator(self._db_start, idempotent_errors={
-                "DBInstanceNotFound", "DBInstanceNotFoundFault"}),
-            (RDS_INSTANCE, STOP): Actuator(self._db_stop, idempotent_errors={
-                "DBInstanceNotFound", "DBInstanceNotFoundFault"}),
+            (RDS_INSTANCE, START): Actuator(self._db_start, idempotent_errors=_DB_GONE),
+            (RDS_INSTANCE, STOP): Actuator(self._db_stop, idempotent_errors=_DB_GONE),
+            (RDS_INSTANCE, RECORD_RUNNING): Actuator(self._rds_found_running,
+                                                     idempotent_errors=_DB_GONE),
+            (RDS_INSTANCE, RECORD_STOPPED): Actuator(self._rds_found_stopped,
+                                                     idempotent_errors=_DB_GONE),
             (RDS_INSTANCE, REMOVE_OVERRIDE): Actuator(self._rds_untag),
-            (RDS_CLUSTER, START): Actuator(self._cluster_start, idempotent_errors={
-                "DBClusterNotFoundFault"}),
-            (RDS_CLUSTER, STOP): Actuator(self._cluster_stop, idempotent_errors={
-                "DBClusterNotFoundFault"}),
+            (RDS_CLUSTER, START): Actuator(self._cluster_start, idempotent_errors=_CLUSTER_GONE),
+            (RDS_CLUSTER, STOP): Actuator(self._cluster_stop, idempotent_errors=_CLUSTER_GONE),
+            (RDS_CLUSTER, RECORD_RUNNING): Actuator(self._rds_found_running,
+                                                    idempotent_errors=_CLUSTER_GONE),
+            (RDS_CLUSTER, RECORD_STOPPED): Actuator(self._rds_found_stopped,
+                                                    idempotent_errors=_CLUSTER_GONE),
             (RDS_CLUSTER, REMOVE_OVERRIDE): Actuator(self._rds_untag),
         }
         return table[(kind, name)]
 
-    # EC2: one call per batch of ids.
+    def _last(self, verb: Verb) -> str:
+        return last_action(verb, self.now).value()
+
+    # EC2: one call per batch of ids, then one to record it.
     def _ec2_start(self, batch: Sequence[Action]) -> None:
         self.clients.ec2.start_instances(InstanceIds=resources(batch))
+        self._ec2_mark(batch, Verb.STARTED)
 
     def _ec2_stop(self, batch: Sequence[Action]) -> None:
         self.clients.ec2.stop_instances(InstanceIds=resources(batch))
+        self._ec2_mark(batch, Verb.STOPPED)
 
     def _ec2_hibernate(self, batch: Sequence[Action]) -> None:
         self.clients.ec2.stop_instances(InstanceIds=resources(batch), Hibernate=True)
+        self._ec2_mark(batch, Verb.STOPPED)
+
+    def _ec2_found_running(self, batch: Sequence[Action]) -> None:
+        self._ec2_mark(batch, Verb.FOUND_RUNNING)
+
+    def _ec2_found_stopped(self, batch: Sequence[Action]) -> None:
+        self._ec2_mark(batch, Verb.FOUND_STOPPED)
+
+    def _ec2_mark(self, batch: Sequence[Action], verb: Verb) -> None:
+        self.clients.ec2.create_tags(Resources=resources(batch), Tags=[
+            {"Key": self.config.last_action_tag_key, "Value": self._last(verb)}])
 
     def _ec2_untag(self, batch: Sequence[Action]) -> None:
         self.clients.ec2.delete_tags(Resources=resources(batch),
-                             Tags=[{"Key": batch[0].details["tag_key"]}])
+                                     Tags=[{"Key": batch[0].details["tag_key"]}])
 
-    # Auto Scaling: save the capacity in a tag first, so a failure in between loses nothing.
+    # Auto Scaling: what is needed to undo a stop is tagged before the stop, and never
+    # overwritten while the group stays stopped.
+    @staticmethod
+    def _group_tag(group: str, key: str, value: str) -> GroupTagTypeDef:
+        return {"ResourceId": group, "ResourceType": "auto-scaling-group", "Key": key,
+                "Value": value, "PropagateAtLaunch": False}
+
     def _asg_stop(self, batch: Sequence[Action]) -> None:
         (action,) = batch
-        self.clients.autoscaling.create_or_update_tags(Tags=[{
-            "ResourceId": action.resource, "ResourceType": "auto-scaling-group",
-            "Key": self.saved_tag_key, "Value": action.details["capacity"],
-            "PropagateAtLaunch": False}])
-        self.clients.autoscaling.update_auto_scaling_group(
-            AutoScalingGroupName=action.resource, MinSize=0, MaxSize=0, DesiredCapacity=0)
+        group = self.groups[action.resource]
+        autoscaling = self.clients.autoscaling
+        if self.config.asg_stop_mode is AsgStopMode.SUSPEND:
+            key = self.config.suspended_processes_tag_key
+            if key not in action.tags:
+                ours = sorted(set(SUSPENDED_PROCESSES) - group.suspended)
+                autoscaling.create_or_update_tags(Tags=[self._group_tag(
+                    action.resource, key, "+".join(ours) or NO_PROCESSES)])
+            autoscaling.suspend_processes(AutoScalingGroupName=action.resource,
+                                          ScalingProcesses=list(SUSPENDED_PROCESSES))
+            up = [m.id for m in group.members_in("running")]
+            for ids in chunks(up, EC2_BATCH_SIZE):
+                self.clients.ec2.stop_instances(InstanceIds=list(ids))
+        else:
+            key = self.config.saved_capacity_tag_key
+            if key not in action.tags:  # a size saved earlier is the one to come back to
+                autoscaling.create_or_update_tags(Tags=[self._group_tag(
+                    action.resource, key, format_capacity(group.capacity))])
+            autoscaling.update_auto_scaling_group(
+                AutoScalingGroupName=action.resource, MinSize=0, MaxSize=0, DesiredCapacity=0)
+        self._asg_mark(batch, Verb.STOPPED)
 
     def _asg_start(self, batch: Sequence[Action]) -> None:
         (action,) = batch
-        low, high, desired = _saved_capacity(action, self.saved_tag_key)
-        self.clients.autoscaling.update_auto_scaling_group(
-            AutoScalingGroupName=action.resource, MinSize=low, MaxSize=high,
-            DesiredCapacity=desired)
-        self.clients.autoscaling.delete_tags(Tags=[{
-            "ResourceId": action.resource, "ResourceType": "auto-scaling-group",
-            "Key": self.saved_tag_key}])
+        group = self.groups[action.resource]
+        autoscaling = self.clients.autoscaling
+        down = [m.id for m in group.members_in("stopped")]
+        for ids in chunks(down, EC2_BATCH_SIZE):
+            self.clients.ec2.start_instances(InstanceIds=list(ids))
+        suspended_key = self.config.suspended_processes_tag_key
+        if group.suspended_by_us is not None:
+            ours = [p for p in group.suspended_by_us.split("+") if p in SUSPENDED_PROCESSES]
+            if ours:
+                autoscaling.resume_processes(AutoScalingGroupName=action.resource,
+                                             ScalingProcesses=ours)
+        saved = group.saved_capacity
+        if saved is not None:
+            low, high, desired = saved
+            autoscaling.update_auto_scaling_group(
+                AutoScalingGroupName=action.resource, MinSize=low, MaxSize=high,
+                DesiredCapacity=desired)
+        done = [key for key, value in ((self.config.saved_capacity_tag_key, group.saved),
+                                       (suspended_key, group.suspended_by_us))
+                if value is not None]
+        if done:
+            autoscaling.delete_tags(Tags=[{
+                "ResourceId": action.resource, "ResourceType": "auto-scaling-group",
+                "Key": key} for key in done])
+        self._asg_mark(batch, Verb.STARTED)
+
+    def _asg_found_running(self, batch: Sequence[Action]) -> None:
+        self._asg_mark(batch, Verb.FOUND_RUNNING)
+
+    def _asg_found_stopped(self, batch: Sequence[Action]) -> None:
+        self._asg_mark(batch, Verb.FOUND_STOPPED)
+
+    def _asg_mark(self, batch: Sequence[Action], verb: Verb) -> None:
+        value = self._last(verb)
+        self.clients.autoscaling.create_or_update_tags(Tags=[
+            self._group_tag(action.resource, self.config.last_action_tag_key, value)
+            for action in batch])
 
     def _asg_untag(self, batch: Sequence[Action]) -> None:
         (action,) = batch
@@ -113,16 +207,30 @@ class Actuators:
     # RDS: one resource per call (the API has no batch form).
     def _db_start(self, batch: Sequence[Action]) -> None:
         self.clients.rds.start_db_instance(DBInstanceIdentifier=batch[0].resource)
+        self._rds_mark(batch, Verb.STARTED)
 
     def _db_stop(self, batch: Sequence[Action]) -> None:
         self.clients.rds.stop_db_instance(DBInstanceIdentifier=batch[0].resource)
+        self._rds_mark(batch, Verb.STOPPED)
 
     def _cluster_start(self, batch: Sequence[Action]) -> None:
         self.clients.rds.start_db_cluster(DBClusterIdentifier=batch[0].resource)
+        self._rds_mark(batch, Verb.STARTED)
 
     def _cluster_stop(self, batch: Sequence[Action]) -> None:
         self.clients.rds.stop_db_cluster(DBClusterIdentifier=batch[0].resource)
+        self._rds_mark(batch, Verb.STOPPED)
+
+    def _rds_found_running(self, batch: Sequence[Action]) -> None:
+        self._rds_mark(batch, Verb.FOUND_RUNNING)
+
+    def _rds_found_stopped(self, batch: Sequence[Action]) -> None:
+        self._rds_mark(batch, Verb.FOUND_STOPPED)
+
+    def _rds_mark(self, batch: Sequence[Action], verb: Verb) -> None:
+        self.clients.rds.add_tags_to_resource(ResourceName=batch[0].details["arn"], Tags=[
+            {"Key": self.config.last_action_tag_key, "Value": self._last(verb)}])
 
     def _rds_untag(self, batch: Sequence[Action]) -> None:
         self.clients.rds.remove_tags_from_resource(ResourceName=batch[0].details["arn"],
-                                           TagKeys=[batch[0].details["tag_key"]])
+                                                   TagKeys=[batch[0].details["tag_key"]])

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from opskit.permissions import DISPATCH, REPORTS, TARGETS, Permissions
+from opskit.permissions import DISPATCH, INSTANCE_STORE, REPORTS, TARGETS, Permissions
 
-PERMISSIONS = REPORTS | TARGETS | DISPATCH | Permissions(
+# INSTANCE_STORE: the instance types looked up before a stop (opskit/instance_store.py).
+PERMISSIONS = REPORTS | TARGETS | DISPATCH | INSTANCE_STORE | Permissions(
     calls={
-        "ec2": ("DescribeInstances", "DescribeVolumes", "StartInstances", "StopInstances",
-                "DeleteTags"),
+        "ec2": ("DescribeInstances", "DescribeVolumes", "DescribeSpotInstanceRequests",
+                "StartInstances", "StopInstances", "CreateTags", "DeleteTags"),
         "autoscaling": ("DescribeAutoScalingGroups", "UpdateAutoScalingGroup",
-                        "CreateOrUpdateTags", "DeleteTags"),
+                        "SuspendProcesses", "ResumeProcesses", "CreateOrUpdateTags",
+                        "DeleteTags"),
         "rds": ("DescribeDBInstances", "DescribeDBClusters", "DescribeEvents", "StartDBInstance",
-                "StopDBInstance", "StartDBCluster", "StopDBCluster", "RemoveTagsFromResource"),
+                "StopDBInstance", "StartDBCluster", "StopDBCluster", "AddTagsToResource",
+                "RemoveTagsFromResource"),
         "kms": ("DescribeKey",),
     },
     # Starting an instance whose volumes use a customer-managed key: EC2 creates a grant.

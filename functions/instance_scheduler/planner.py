@@ -1,27 +1,65 @@
-"""Pure planning: from resources, their tags and the time, the actions that close the gap."""
+"""Pure planning: from resources, their tags and the time, the actions that close the gap.
+
+The scheduler acts at transitions: when the wanted state has changed since the scheduler last
+acted on a resource (its `opskit:scheduler-last` tag, see last_action.py), it applies the new
+state, or records that the resource was already in it. Until the next transition, a resource
+someone starts, stops or resizes by hand is left alone. An enforced schedule (the leading word
+`enforced`, or ENFORCE_SCHEDULES) and an active override are applied at every run instead.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from instance_scheduler.inventory import EC2_INSTANCE, Resource, State
+from instance_scheduler.inventory import (
+    EC2_INSTANCE,
+    RDS_CLUSTER,
+    RDS_INSTANCE,
+    Resource,
+    State,
+    format_capacity,
+)
+from instance_scheduler.last_action import LastAction, parse_last_action
 from instance_scheduler.override import OverrideError, parse_override
-from instance_scheduler.schedule import Mode, ScheduleError, parse_schedule
-from instance_scheduler.settings import SchedulerConfig
+from instance_scheduler.schedule import Mode, Schedule, ScheduleError, parse_schedule
+from instance_scheduler.settings import AsgStopMode, SchedulerConfig
 from opskit.actions import Action
+from opskit.tags import is_exempt
 
 START, STOP, HIBERNATE, REMOVE_OVERRIDE = "start", "stop", "hibernate", "remove-override"
+# At a transition the resource was already in the wanted state: only the tag is written.
+RECORD_RUNNING, RECORD_STOPPED = "record-running", "record-stopped"
 # The action name of a resource whose tags could not be read: nothing is done to it.
 CHECK_TAGS = "check-tags"
+# The action name of a resource in a state only a person can repair.
+CHECK_STATE = "check-state"
+# AWS starts a database that has stayed stopped for 7 days.
+RDS_MAX_STOPPED = timedelta(days=7)
 
 
 @dataclass
 class Plan:
     actions: list[Action] = field(default_factory=list)
     skipped: list[tuple[Action, str]] = field(default_factory=list)
+    # Reported as failed, severity warning: a bad tag, a state needing a person.
     invalid: list[tuple[Action, str]] = field(default_factory=list)
+    # Reported as failed, severity critical: something is lost unless a person acts.
+    critical: list[tuple[Action, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    running: bool
+    why: str
+    mode: Mode
+    # Applied at every run (an enforced schedule, an active override), not only at transitions.
+    enforced: bool
+    # The latest transition at or before now; None when the wanted state has not changed
+    # within a year (then only a resource never acted on is set to it).
+    since: datetime | None
+    schedule: Schedule | None = None
 
 
 def _action(resource: Resource, name: str, reason: str, **details: object) -> Action:
@@ -31,8 +69,8 @@ def _action(resource: Resource, name: str, reason: str, **details: object) -> Ac
                   tags=resource.tags)
 
 
-def _desired_by_schedule(resource: Resource, config: SchedulerConfig, now: datetime,
-                         plan: Plan) -> tuple[bool, str, Mode] | None:
+def _wanted_by_schedule(resource: Resource, config: SchedulerConfig, now: datetime,
+                        plan: Plan) -> Wanted | None:
     value = resource.tags[config.schedule_tag_key]
     try:
         schedule = parse_schedule(value, default_timezone=config.default_timezone,
@@ -47,12 +85,14 @@ def _desired_by_schedule(resource: Resource, config: SchedulerConfig, now: datet
         why = f"holiday {local.date().isoformat()} in '{value}'"
     else:
         why = f"{'inside' if running else 'outside'} '{value}'"
-    return running, why, schedule.mode
+    return Wanted(running, why, schedule.mode, config.enforce or schedule.enforced,
+                  schedule.last_change(now), schedule)
 
 
-def plan_resource(resource: Resource, config: SchedulerConfig, now: datetime, plan: Plan) -> None:
+def _wanted(resource: Resource, config: SchedulerConfig, now: datetime,
+            plan: Plan) -> Wanted | None:
     override_value = resource.tags.get(config.override_tag_key)
-    desired: tuple[bool, str, Mode] | None = None
+    expired: datetime | None = None
     if override_value is not None:
         try:
             override = parse_override(override_value)
@@ -60,37 +100,145 @@ def plan_resource(resource: Resource, config: SchedulerConfig, now: datetime, pl
             plan.invalid.append((_action(resource, CHECK_TAGS, f"invalid {config.override_tag_key} "
                                          f"tag {override_value!r}: {exc}"),
                                  "resource left untouched"))
-            return
+            return None
         if override.active_at(now):
-            desired = (override.running, f"override '{override.describe()}'", Mode.BOTH)
-        else:
-            plan.actions.append(_action(resource, REMOVE_OVERRIDE,
-                                        f"override '{override.describe()}' has expired; "
-                                        "the schedule applies again",
-                                        tag_key=config.override_tag_key))
-    if desired is None:
-        desired = _desired_by_schedule(resource, config, now, plan)
-        if desired is None:
-            return
-    running, why, mode = desired
-    if (running and mode is Mode.STOP_ONLY) or (not running and mode is Mode.START_ONLY):
+            return Wanted(override.running, f"override '{override.describe()}'", Mode.BOTH,
+                          enforced=True, since=None)
+        plan.actions.append(_action(resource, REMOVE_OVERRIDE,
+                                    f"override '{override.describe()}' has expired; "
+                                    "the schedule applies again",
+                                    tag_key=config.override_tag_key))
+        expired = override.until
+    wanted = _wanted_by_schedule(resource, config, now, plan)
+    if wanted is None or expired is None:
+        return wanted
+    # The override's end is a transition too: the schedule applies again from then.
+    since = expired if wanted.since is None else max(wanted.since, expired)
+    return Wanted(wanted.running, wanted.why, wanted.mode, wanted.enforced, since,
+                  wanted.schedule)
+
+
+def _is_in(resource: Resource, running: bool) -> bool:
+    return resource.state is (State.RUNNING if running else State.STOPPED)
+
+
+def _restarted_by_aws(resource: Resource, wanted: Wanted, last: LastAction,
+                      now: datetime) -> bool:
+    """A database the scheduler left stopped, found available with no transition since, at
+    least 7 days later: taken to be AWS's automatic start, not a person's (a person who starts
+    it then is stopped again; an override keeps it running)."""
+    return (resource.kind in (RDS_INSTANCE, RDS_CLUSTER) and not wanted.running
+            and resource.state is State.RUNNING and last.left_stopped
+            and now - last.at >= RDS_MAX_STOPPED)
+
+
+def _changed_by_hand(resource: Resource, wanted: Wanted, last: LastAction,
+                     now: datetime) -> str:
+    upcoming = wanted.schedule.next_change(now) if wanted.schedule is not None else None
+    until = (f"the schedule's next change at {upcoming:%Y-%m-%dT%H:%M}Z" if upcoming
+             else "the schedule's next change")
+    group = resource.group
+    if group is not None and not wanted.running and group.saved_capacity is not None:
+        what = f"resized by hand to {format_capacity(group.capacity)}"
+        kept = (f"; the saved size {format_capacity(group.saved_capacity)} is kept for the next "
+                "start")
+    elif resource.state is State.PARTLY:
+        what, kept = "changed by hand", ""
+    else:
+        what = f"{'stopped' if wanted.running else 'started'} by hand"
+        kept = ""
+    return (f"{what} since opskit's last action ({last.value()}): left alone until {until}"
+            f"{kept} (the leading word 'enforced' keeps a resource to its schedule)")
+
+
+def _group_problem(resource: Resource, name: str, config: SchedulerConfig,
+                   plan: Plan, action: Action) -> bool:
+    """Records why a group cannot be started or stopped (and returns True), or returns False.
+    Nothing is ever guessed: a size the scheduler did not save is not invented."""
+    group = resource.group
+    if group is None:
+        return False
+    key = config.saved_capacity_tag_key
+    if name == START and group.capacity == (0, 0, 0) and group.saved_capacity is None:
+        found = ("is missing" if group.saved is None
+                 else f"is {group.saved!r}, not min/max/desired")
+        plan.critical.append((action, f"the group is at 0/0/0 and its saved size ({key}) "
+                                      f"{found}: nothing guessed; set its min/max/desired by "
+                                      "hand"))
+        return True
+    if group.saved is not None and group.saved_capacity is None:
+        plan.invalid.append((action, f"saved size {key}={group.saved!r} is not "
+                                     "min/max/desired: a saved size is never overwritten or "
+                                     "guessed; fix or delete the tag"))
+        return True
+    if name == STOP and config.asg_stop_mode is AsgStopMode.SUSPEND:
+        for member in group.members_in("running"):
+            if member.spot:
+                plan.skipped.append((action, f"instance {member.id} is a spot instance, which "
+                                             "EC2 cannot stop (ASG_STOP_MODE scale-to-zero "
+                                             "can stop this group)"))
+                return True
+            if is_exempt(member.tags, config.common.exemption_tag_key):
+                plan.skipped.append((action, f"instance {member.id} is exempt: tagged "
+                                             f"{config.common.exemption_tag_key}"))
+                return True
+    return False
+
+
+def plan_resource(resource: Resource, config: SchedulerConfig, now: datetime, plan: Plan) -> None:
+    if resource.needs_a_person is not None:
+        severity, note = resource.needs_a_person
+        action = _action(resource, CHECK_STATE, f"{resource.raw_state}: needs a person")
+        (plan.critical if severity == "critical" else plan.invalid).append((action, note))
         return
-    name = START if running else STOP
+    wanted = _wanted(resource, config, now, plan)
+    if wanted is None:
+        return
+    if (wanted.running and wanted.mode is Mode.STOP_ONLY) or (
+            not wanted.running and wanted.mode is Mode.START_ONLY):
+        return
+    name = START if wanted.running else STOP
+    last = parse_last_action(resource.tags.get(config.last_action_tag_key))
+    # The latest transition was applied (or recorded) by the scheduler: what differs since is
+    # someone's doing.
+    handled = (not wanted.enforced and last is not None
+               and (wanted.since is None or last.at >= wanted.since))
     if resource.state is State.TRANSITIONING:
-        plan.skipped.append((_action(resource, name, why),
-                             f"in transition ({resource.raw_state}): the next run acts on the "
-                             "state it settles in"))
+        if not handled:
+            plan.skipped.append((_action(resource, name, wanted.why),
+                                 f"in transition ({resource.raw_state}): the next run acts on "
+                                 "the state it settles in"))
         return
-    if running == (resource.state is State.RUNNING):
+    if _is_in(resource, wanted.running):
+        if (not wanted.enforced and not handled and resource.unsupported is None
+                and not is_exempt(resource.tags, config.common.exemption_tag_key)):
+            state = "running" if wanted.running else "stopped"
+            plan.actions.append(_action(
+                resource, RECORD_RUNNING if wanted.running else RECORD_STOPPED,
+                f"already {state} at the transition ({wanted.why}): recorded, so a change by "
+                "hand is left alone until the next one"))
+        return
+    action = _action(resource, name, wanted.why)
+    if resource.unsupported is not None:
+        plan.skipped.append((action, resource.unsupported))
+        return
+    if handled:
+        assert last is not None  # noqa: S101 - handled implies a recorded action
+        if _restarted_by_aws(resource, wanted, last, now):
+            plan.actions.append(_action(
+                resource, STOP, wanted.why, restarted_by_aws=(
+                    f"opskit left it stopped at {last.describe()} and the schedule has not "
+                    "changed since: taken to be AWS's start after 7 days stopped, so stopped "
+                    "again")))
+        else:
+            plan.skipped.append((action, _changed_by_hand(resource, wanted, last, now)))
+        return
+    if _group_problem(resource, name, config, plan, action):
         return
     if (name == STOP and config.hibernate and resource.kind == EC2_INSTANCE
             and resource.hibernate_capable):
-        name = HIBERNATE
-    action = _action(resource, name, why)
-    if resource.unsupported is not None:
-        plan.skipped.append((action, resource.unsupported))
-    else:
-        plan.actions.append(action)
+        action = _action(resource, HIBERNATE, wanted.why)
+    plan.actions.append(action)
 
 
 def plan_resources(resources: Iterable[Resource], config: SchedulerConfig,
@@ -99,3 +247,4 @@ def plan_resources(resources: Iterable[Resource], config: SchedulerConfig,
     for resource in resources:
         plan_resource(resource, config, now, plan)
     return plan
+

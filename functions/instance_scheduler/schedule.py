@@ -1,7 +1,10 @@
-"""The schedule grammar (tag values safe for EC2, ASG and RDS) and when a schedule wants 'running'.
+"""The schedule grammar (tag values safe for EC2, ASG and RDS), when a schedule wants 'running'
+and when that last changed.
 
-    [start-only|stop-only] (<days>? <HH:MM-HH:MM>...)... [<Area/City>|UTC] [holidays:<date>+<date>]
-    or a name defined in the stack's SCHEDULES configuration, e.g. `office-hours`.
+    [start-only|stop-only] [enforced] (<days>? <HH:MM-HH:MM>...)... [<Area/City>|UTC]
+    [holidays:<date>+<date>]
+    or a name defined in the stack's SCHEDULES configuration, e.g. `office-hours`, after the same
+    optional leading words.
 
 Only letters, digits, spaces and `- : / + _` are used: all are allowed in RDS tag values.
 """
@@ -11,8 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MINUTES_PER_DAY = 24 * 60
@@ -29,6 +33,12 @@ _DAY = "(?:mon|tue|wed|thu|fri|sat|sun)"
 _DAYS_RE = re.compile(rf"^{_DAY}(?:-{_DAY})?(?:\+{_DAY}(?:-{_DAY})?)*$")
 _RANGE_RE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# The leading word that makes the scheduler keep a resource to its schedule at every run.
+ENFORCED = "enforced"
+# How far back (and ahead) a change of the wanted state is looked for: a schedule that has not
+# changed in a year (always on, or a year of holidays) has no transition to apply.
+CHANGE_HORIZON_DAYS = 366
+_MINUTE = timedelta(minutes=1)
 
 
 class ScheduleError(ValueError):
@@ -74,6 +84,40 @@ class Schedule:
     timezone: ZoneInfo
     holidays: frozenset[date] = frozenset()
     mode: Mode = Mode.BOTH
+    # Act at every run (set back a resource changed by hand), not only when the wanted state
+    # changes.
+    enforced: bool = False
+
+    def last_change(self, instant: datetime) -> datetime | None:
+        """The latest instant at or before `instant` when the wanted state changed (a transition),
+        or None when it has not changed within CHANGE_HORIZON_DAYS."""
+        return _last_change(self, _whole_minute(instant))
+
+    def next_change(self, instant: datetime) -> datetime | None:
+        """The first instant after `instant` when the wanted state changes, or None within
+        CHANGE_HORIZON_DAYS."""
+        return _next_change(self, _whole_minute(instant))
+
+    def changes_at(self, instant: datetime) -> bool:
+        """Whether the wanted state at `instant` differs from the minute before."""
+        return self.wants_running(instant) != self.wants_running(instant - _MINUTE)
+
+    def candidates_on(self, day: date) -> list[datetime]:
+        """The instants of local `day` where the wanted state can change: each period's start and
+        end and midnight (holidays, overnight periods) on the wall clock, and the instant the
+        clock jumps when daylight saving time begins or ends (a boundary in the skipped hour
+        takes effect then). Sorted, in UTC."""
+        midnight = datetime.combine(day, time(), tzinfo=self.timezone)
+        boundaries = {0} | {m % MINUTES_PER_DAY for p in self.periods
+                            for m in (p.start_minute, p.end_minute)}
+        # Wall-clock arithmetic on an aware datetime: midnight + m is local day + m minutes.
+        found = {(midnight + timedelta(minutes=m)).astimezone(UTC) for m in boundaries}
+        first = midnight.astimezone(UTC)
+        last = (midnight + timedelta(days=1)).astimezone(UTC) - _MINUTE
+        if first.astimezone(self.timezone).utcoffset() != last.astimezone(
+                self.timezone).utcoffset():
+            found.add(_offset_change(first, last, self.timezone))
+        return sorted(found)
 
     def wants_running(self, instant: datetime) -> bool:
         """Whether the resource should run at `instant` (an aware datetime).
@@ -103,6 +147,43 @@ class Schedule:
             probe -= timedelta(minutes=1)
             local = probe.astimezone(self.timezone)
         return local
+
+
+def _whole_minute(instant: datetime) -> datetime:
+    return instant.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def _offset_change(first: datetime, last: datetime, zone: ZoneInfo) -> datetime:
+    """The first minute between `first` and `last` (UTC, different offsets) on the new offset."""
+    before = first.astimezone(zone).utcoffset()
+    while last - first > _MINUTE:
+        middle = first + (last - first) // 2
+        middle = middle.replace(second=0, microsecond=0)
+        if middle.astimezone(zone).utcoffset() == before:
+            first = middle
+        else:
+            last = middle
+    return last
+
+
+@lru_cache(maxsize=4096)
+def _last_change(schedule: Schedule, instant: datetime) -> datetime | None:
+    today = instant.astimezone(schedule.timezone).date()
+    for back in range(CHANGE_HORIZON_DAYS + 1):
+        for candidate in reversed(schedule.candidates_on(today - timedelta(days=back))):
+            if candidate <= instant and schedule.changes_at(candidate):
+                return candidate
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _next_change(schedule: Schedule, instant: datetime) -> datetime | None:
+    today = instant.astimezone(schedule.timezone).date()
+    for ahead in range(CHANGE_HORIZON_DAYS + 1):
+        for candidate in schedule.candidates_on(today + timedelta(days=ahead)):
+            if candidate > instant and schedule.changes_at(candidate):
+                return candidate
+    return None
 
 
 def _parse_days(token: str) -> frozenset[int]:
@@ -161,13 +242,21 @@ def parse_schedule(
     if not words:
         raise ScheduleError("the schedule is empty")
     mode = Mode.BOTH
-    if words[0].lower() in (Mode.START_ONLY, Mode.STOP_ONLY):
-        mode = Mode(words.pop(0).lower())
+    enforced = False
+    # Leading words, in any order: at most one mode, and `enforced`.
+    while words and words[0].lower() in (Mode.START_ONLY, Mode.STOP_ONLY, ENFORCED):
+        word = words.pop(0).lower()
+        if word == ENFORCED:
+            enforced = True
+        elif mode is not Mode.BOTH:
+            raise ScheduleError(f"more than one mode ({mode.value!r} and {word!r})")
+        else:
+            mode = Mode(word)
     named = named or {}
     if len(words) == 1 and words[0].lower() in named:
         base = named[words[0].lower()]
         return Schedule(text, base.periods, base.timezone, base.holidays,
-                        base.mode if mode is Mode.BOTH else mode)
+                        base.mode if mode is Mode.BOTH else mode, enforced or base.enforced)
     periods: list[Period] = []
     pending_days: tuple[str, frozenset[int]] | None = None  # days not yet given a time range
     current_days = frozenset(range(7))
@@ -191,6 +280,8 @@ def parse_schedule(
             timezone = _parse_timezone("UTC" if token in ("utc", "gmt") else word)
         elif token in named:
             raise ScheduleError(f"named schedule {word!r} must be used alone")
+        elif token in (Mode.START_ONLY, Mode.STOP_ONLY, ENFORCED):
+            raise ScheduleError(f"{word!r} must come first, before days and time ranges")
         else:
             raise ScheduleError(f"unknown word {word!r}: expected days (mon-fri), a time range "
                                 "(08:00-19:00), a time zone (Europe/Paris) or a schedule name")
@@ -198,7 +289,7 @@ def parse_schedule(
         raise ScheduleError(f"days {pending_days[0]!r} have no time range")
     if not periods:
         raise ScheduleError("no time range (e.g. 08:00-19:00)")
-    return Schedule(text, tuple(periods), timezone or default_timezone, holidays, mode)
+    return Schedule(text, tuple(periods), timezone or default_timezone, holidays, mode, enforced)
 
 
 def is_schedule_name(name: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Literal
@@ -22,10 +23,19 @@ from instance_scheduler.inventory import (
     rds_instances,
     unusable_kms_keys,
 )
-from instance_scheduler.planner import HIBERNATE, START, STOP, Plan, plan_resources
-from instance_scheduler.settings import SchedulerConfig
+from instance_scheduler.planner import (
+    HIBERNATE,
+    RECORD_RUNNING,
+    RECORD_STOPPED,
+    START,
+    STOP,
+    Plan,
+    plan_resources,
+)
+from instance_scheduler.settings import AsgStopMode, SchedulerConfig
 from opskit.actions import Action, Executor, Status
 from opskit.aws import Target
+from opskit.instance_store import has_instance_store, refusal
 from opskit.runner import TargetRun
 
 _KIND_LABEL = {EC2_INSTANCE: "EC2", ASG: "ASG", RDS_INSTANCE: "RDS",
@@ -40,8 +50,11 @@ def collect(clients: TargetClients, config: SchedulerConfig) -> list[Resource]:
     if "ec2" in config.resource_types:
         found.extend(ec2_instances(clients.ec2, config.schedule_tag_key))
     if "asg" in config.resource_types:
-        found.extend(auto_scaling_groups(clients.autoscaling,
-                                         config.schedule_tag_key, config.saved_capacity_tag_key))
+        found.extend(auto_scaling_groups(
+            clients.autoscaling, clients.ec2, tag_key=config.schedule_tag_key,
+            saved_tag_key=config.saved_capacity_tag_key,
+            suspended_tag_key=config.suspended_processes_tag_key,
+            with_members=config.asg_stop_mode is AsgStopMode.SUSPEND))
     if "rds" in config.resource_types:
         found.extend(rds_instances(clients.rds, config.schedule_tag_key))
         found.extend(rds_clusters(clients.rds, config.schedule_tag_key))
@@ -65,6 +78,44 @@ def _refuse_unsafe_starts(clients: TargetClients, plan: Plan,
     return kept
 
 
+def _refuse_instance_store_stops(clients: TargetClients, actions: list[Action],
+                                 found: dict[tuple[str, str], Resource],
+                                 executor: Executor) -> list[Action]:
+    """A stop (or hibernation) erases instance-store volumes, whatever the root device: such an
+    instance (or group member, in the suspend mode) is stopped only if its own tag opts in.
+    The types are looked up only for the instances about to be stopped."""
+    # (resource type, id) of each stopping action -> (instance, type, its tags) it stops
+    stopping: dict[tuple[str, str], list[tuple[str, str, Mapping[str, str]]]] = {}
+    for action in actions:
+        resource = found[(action.resource_type, action.resource)]
+        if action.action in (STOP, HIBERNATE) and resource.kind == EC2_INSTANCE:
+            stopping[(resource.kind, resource.id)] = [
+                (resource.id, resource.instance_type, resource.tags)]
+        elif action.action == STOP and resource.group is not None:
+            members = resource.group.members_in("running")
+            if members:
+                stopping[(resource.kind, resource.id)] = [
+                    (m.id, m.instance_type, m.tags) for m in members]
+    if not stopping:
+        return actions
+    known = has_instance_store(clients.ec2, {instance_type for instances in stopping.values()
+                                             for _, instance_type, _ in instances})
+    kept = []
+    for action in actions:
+        why = None
+        for instance, instance_type, tags in stopping.get(
+                (action.resource_type, action.resource), []):
+            reason = refusal(instance_type, known, tags)
+            if reason is not None:
+                why = reason if instance == action.resource else f"instance {instance}: {reason}"
+                break
+        if why is None:
+            kept.append(action)
+        else:
+            executor.skip(action, why)
+    return kept
+
+
 def _note_rds_auto_starts(clients: TargetClients, actions: list[Action]) -> list[Action]:
     noted: list[Action] = []
     started: dict[str, set[str]] = {}
@@ -84,15 +135,21 @@ def _note_rds_auto_starts(clients: TargetClients, actions: list[Action]) -> list
     return noted
 
 
+_RECORD = "record"
+
+
 def title(executor: Executor, dry_run: bool) -> str | None:
     verbs = {START: ("Would start", "Started"), STOP: ("Would stop", "Stopped"),
-             HIBERNATE: ("Would hibernate", "Hibernated")}
+             HIBERNATE: ("Would hibernate", "Hibernated"),
+             _RECORD: ("Would record the state of", "Recorded the state of")}
     tally: Counter[tuple[str, str]] = Counter()
     for outcome in executor.outcomes:
-        if outcome.status in (Status.DONE, Status.PLANNED) and outcome.action.action in verbs:
-            tally[(outcome.action.action, outcome.action.resource_type)] += 1
+        name = _RECORD if outcome.action.action in (RECORD_RUNNING, RECORD_STOPPED) else (
+            outcome.action.action)
+        if outcome.status in (Status.DONE, Status.PLANNED) and name in verbs:
+            tally[(name, outcome.action.resource_type)] += 1
     parts = []
-    for name in (STOP, HIBERNATE, START):
+    for name in (STOP, HIBERNATE, START, _RECORD):
         kinds = [f"{n} {_KIND_LABEL[kind]}" for (act, kind), n in sorted(tally.items())
                  if act == name]
         if kinds:
@@ -106,14 +163,20 @@ def title(executor: Executor, dry_run: bool) -> str | None:
 def schedule_target(target: Target, executor: Executor, config: SchedulerConfig,
                     now: datetime) -> TargetRun:
     clients = TargetClients(target)
-    plan = plan_resources(collect(clients, config), config, now)
+    resources = collect(clients, config)
+    found = {(r.kind, r.id): r for r in resources}
+    plan = plan_resources(resources, config, now)
+    for action, note in plan.critical:
+        executor.fail(action, note)
     for action, note in plan.invalid:
         executor.fail(action, note)
     for action, note in plan.skipped:
         executor.skip(action, note)
     actions = _refuse_unsafe_starts(clients, plan, executor)
+    actions = _refuse_instance_store_stops(clients, actions, found, executor)
     actions = _note_rds_auto_starts(clients, actions)
-    actuators = Actuators(clients, config.saved_capacity_tag_key)
+    actuators = Actuators(clients, config, now, {r.id: r.group for r in resources
+                                                  if r.group is not None})
     groups: dict[tuple[str, str], list[Action]] = {}
     for action in actions:
         groups.setdefault((action.resource_type, action.action), []).append(action)
@@ -121,7 +184,12 @@ def schedule_target(target: Target, executor: Executor, config: SchedulerConfig,
         actuator = actuators.for_action(kind, name)
         executor.run(group, actuator.apply, batch_size=actuator.batch_size,
                      idempotent_errors=actuator.idempotent_errors)
+    # Records alone (resources found already in the wanted state) are routine: logged, and
+    # published only with something else.
+    routine = all(o.action.action in (RECORD_RUNNING, RECORD_STOPPED) for o in executor.outcomes
+                  if o.status in (Status.DONE, Status.PLANNED))
     return TargetRun(title=title(executor, config.common.dry_run),
+                     severity="critical" if plan.critical else None, quiet=routine,
                      extra={"by_resource_type": tally_by_type(executor)})
 
 

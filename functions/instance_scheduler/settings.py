@@ -4,14 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from instance_scheduler.schedule import Schedule, ScheduleError, is_schedule_name, parse_schedule
+from instance_scheduler.schedule import (
+    ENFORCED,
+    Schedule,
+    ScheduleError,
+    is_schedule_name,
+    parse_schedule,
+)
 from opskit.config import CommonConfig, ConfigError, Env
 
 AUTOMATION = "instance_scheduler"
 RESOURCE_TYPES = ("ec2", "asg", "rds")
+
+
+class AsgStopMode(StrEnum):
+    # min/max/desired saved in a tag, then 0/0/0: the group terminates its instances.
+    SCALE_TO_ZERO = "scale-to-zero"
+    # Launch, Terminate, HealthCheck, ReplaceUnhealthy and AZRebalance suspended, the instances
+    # stopped (their EBS volumes kept); started and resumed at the start.
+    SUSPEND = "suspend"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +39,16 @@ class SchedulerConfig:
     schedules: Mapping[str, Schedule]
     resource_types: frozenset[str]
     hibernate: bool
+    # Every schedule enforced: act at every run, not only at transitions.
+    enforce: bool = False
+    last_action_tag_key: str = "opskit:scheduler-last"
+    suspended_processes_tag_key: str = "opskit:suspended-processes"
+    asg_stop_mode: AsgStopMode = AsgStopMode.SCALE_TO_ZERO
+
+    def written_tag_keys(self) -> frozenset[str]:
+        """Every tag key the scheduler writes or removes (the role's OnlyTheSchedulerTags)."""
+        return frozenset({self.override_tag_key, self.saved_capacity_tag_key,
+                          self.last_action_tag_key, self.suspended_processes_tag_key})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SchedulerConfig:
@@ -47,13 +72,20 @@ class SchedulerConfig:
                                             default_timezone),
             resource_types=frozenset(types or RESOURCE_TYPES),
             hibernate=env.flag("HIBERNATE", default=False),
+            enforce=env.flag("ENFORCE_SCHEDULES", default=False),
+            last_action_tag_key=env.text("LAST_ACTION_TAG_KEY", "opskit:scheduler-last"),
+            suspended_processes_tag_key=env.text("SUSPENDED_PROCESSES_TAG_KEY",
+                                                 "opskit:suspended-processes"),
+            asg_stop_mode=AsgStopMode(env.text(
+                "ASG_STOP_MODE", AsgStopMode.SCALE_TO_ZERO,
+                pattern="|".join(mode.value for mode in AsgStopMode))),
         )
 
 
 def parse_named_schedules(raw: Mapping[str, Any], text: str | None,
                           default_timezone: ZoneInfo) -> dict[str, Schedule]:
-    """`{"office-hours": "mon-fri 08:00-19:00 Europe/Paris"}` or, with holidays,
-    `{"office-hours": {"schedule": "...", "holidays": ["2026-12-25"]}}`."""
+    """`{"office-hours": "mon-fri 08:00-19:00 Europe/Paris"}` or, with holidays or enforced,
+    `{"office-hours": {"schedule": "...", "holidays": ["2026-12-25"], "enforced": true}}`."""
     schedules: dict[str, Schedule] = {}
     for name, spec in raw.items():
         where = f"schedule {name!r}"
@@ -63,13 +95,17 @@ def parse_named_schedules(raw: Mapping[str, Any], text: str | None,
         body = {"schedule": spec} if isinstance(spec, str) else spec
         if not isinstance(body, dict) or not isinstance(body.get("schedule"), str):
             raise ConfigError("SCHEDULES", text, f"{where}: a string or "
-                                                 '{"schedule": "...", "holidays": [...]}')
+                                                 '{"schedule": "...", "holidays": [...], '
+                                                 '"enforced": false}')
         holidays = body.get("holidays", [])
         if not isinstance(holidays, list) or not all(isinstance(d, str) for d in holidays):
             raise ConfigError("SCHEDULES", text, f"{where}: holidays as a list of YYYY-MM-DD")
+        enforced = body.get("enforced", False)
+        if not isinstance(enforced, bool):
+            raise ConfigError("SCHEDULES", text, f"{where}: enforced as true or false")
         extra = f" holidays:{'+'.join(holidays)}" if holidays else ""
         try:
-            schedules[name] = parse_schedule(body["schedule"] + extra,
+            schedules[name] = parse_schedule(f"{ENFORCED} " * enforced + body["schedule"] + extra,
                                              default_timezone=default_timezone)
         except ScheduleError as exc:
             raise ConfigError("SCHEDULES", text, f"{where}: {exc}") from None

@@ -12,10 +12,12 @@ from opskit.aws import Target
 from opskit.runner import TargetRun, run_automation
 from self_healing.alarm import parse_alarm
 from self_healing.healing import Clients, Guards, heal
+from self_healing.restart import Clock, Restarter, SystemClock
 from self_healing.settings import HealConfig
 
 logger = Logger()
 metrics = Metrics()
+clock: Clock = SystemClock()  # the stop/start's waits (tests put a fake clock here)
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -29,7 +31,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         clients = Clients(session.client("ec2"), session.client("ecs"),
                           session.client("autoscaling"), session.client("cloudwatch"),
                           session.client("resourcegroupstaggingapi"))
-        return heal(clients, alarm, executor, config, Guards(clients, config, alarm.time))
+        restarter = Restarter(clients.ec2, clock,
+                              lambda: context.get_remaining_time_in_millis() / 1000)
+        return heal(clients, alarm, executor, config,
+                    guards=Guards(clients, config, alarm.time), restarter=restarter)
 
     return run_automation(config.common, work, run_id=context.aws_request_id,
                           remaining_ms=context.get_remaining_time_in_millis,

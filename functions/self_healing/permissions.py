@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from opskit.permissions import REPORTS, SESSIONS, Permissions
+from opskit.permissions import INSTANCE_STORE, REPORTS, SESSIONS, Permissions
 
-PERMISSIONS = REPORTS | SESSIONS | Permissions(
+PERMISSIONS = REPORTS | SESSIONS | INSTANCE_STORE | Permissions(
     calls={
+        # StopInstances with Force is the same action.
         "ec2": ("DescribeInstances", "RebootInstances", "StopInstances", "StartInstances",
                 "CreateTags"),
-        "autoscaling": ("DescribeAutoScalingInstances", "SetInstanceHealth"),
+        "autoscaling": ("DescribeAutoScalingInstances", "DescribeAutoScalingGroups",
+                        "SetInstanceHealth"),
         "ecs": ("DescribeServices", "UpdateService", "TagResource"),
         "cloudwatch": ("DescribeAlarmHistory", "ListTagsForResource"),
         "resourcegroupstaggingapi": ("GetResources",),

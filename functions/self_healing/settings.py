@@ -15,17 +15,19 @@ REMEDIES = ("auto", "reboot", "stop-start", "redeploy", "replace", "report")
 @dataclass(frozen=True, slots=True)
 class HealConfig:
     common: CommonConfig
+    # On a target: its opt-in and the remedy it accepts. On an alarm: a request, which may
+    # only narrow what the target (or a mapping) grants.
     heal_tag_key: str
     healed_tag_key: str
+    # On an Auto Scaling group (or its instance): its instances hold state, never replaced.
+    stateful_tag_key: str
     mappings: Mapping[str, str]
     cooldown_minutes: int
     max_actions_per_hour: int
     flap_threshold: int
 
-    def remedy_for(self, alarm: str, tags: Mapping[str, str]) -> str | None:
-        """The alarm's tag wins; else the first mapping whose glob matches the alarm's name."""
-        if self.heal_tag_key in tags:
-            return tags[self.heal_tag_key].strip().lower()
+    def mapped(self, alarm: str) -> str | None:
+        """The remedy of the first mapping whose glob matches the alarm's name."""
         for pattern, remedy in self.mappings.items():
             if fnmatch.fnmatchcase(alarm, pattern):
                 return remedy
@@ -46,6 +48,7 @@ class HealConfig:
             common=CommonConfig.from_env(AUTOMATION, environ),
             heal_tag_key=env.text("HEAL_TAG_KEY", "opskit:heal"),
             healed_tag_key=env.text("HEALED_TAG_KEY", "opskit:healed-at"),
+            stateful_tag_key=env.text("STATEFUL_TAG_KEY", "opskit:stateful"),
             mappings=mappings,
             cooldown_minutes=env.integer("COOLDOWN_MINUTES", 30, minimum=1, maximum=1440),
             max_actions_per_hour=env.integer("MAX_ACTIONS_PER_HOUR", 5, minimum=1,

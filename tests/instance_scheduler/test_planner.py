@@ -6,8 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from instance_scheduler.inventory import EC2_INSTANCE, RDS_INSTANCE, Resource, State
-from instance_scheduler.planner import plan_resources
+from instance_scheduler.inventory import (
+    EC2_INSTANCE,
+    RDS_INSTANCE,
+    Resource,
+    State,
+    needs_a_person,
+)
+from instance_scheduler.planner import RECORD_RUNNING, RECORD_STOPPED, Plan, plan_resources
 from instance_scheduler.settings import SchedulerConfig
 
 SATURDAY = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -42,7 +48,9 @@ def resource(state: State, schedule: str = "mon-fri 08:00-19:00", *, kind: str =
 def test_plans_only_the_difference(res: Resource, now: datetime,
                                    expected: list[tuple[str, str]]) -> None:
     plan = plan_resources([res], CONFIG, now)
-    assert [(a.resource, a.action) for a in plan.actions] == expected
+    # (a resource never acted on and already right is recorded: see the transition tests)
+    assert [(a.resource, a.action) for a in plan.actions
+            if a.action not in (RECORD_RUNNING, RECORD_STOPPED)] == expected
     assert plan.invalid == []
 
 
@@ -78,3 +86,93 @@ def test_invalid_tags_leave_the_resource_untouched() -> None:
     reasons = [action.reason for action, _ in plan.invalid]
     assert reasons[0].startswith("invalid Schedule tag 'whenever': unknown word 'whenever'")
     assert reasons[1].startswith("invalid ScheduleOverride tag 'on': expected 'on until <time>'")
+
+
+# ---------------------------------------------------------------- transitions (issue 21)
+FRIDAY_EVENING = datetime(2026, 11, 27, 19, 5, tzinfo=UTC)
+MONDAY_MORNING = datetime(2026, 11, 30, 8, 5, tzinfo=UTC)
+
+
+def acted(state: State, last: str | None, *, kind: str = EC2_INSTANCE,
+          schedule: str = "mon-fri 08:00-19:00", **tags: str) -> Resource:
+    recorded = {"opskit:scheduler-last": last} if last is not None else {}
+    return Resource("r-1", kind, state, {"Schedule": schedule, **recorded, **tags},
+                    raw_state=str(state))
+
+
+def planned(plan: Plan) -> list[str]:
+    return [a.action for a in plan.actions]
+
+
+def test_a_resource_never_acted_on_gets_the_last_transition() -> None:
+    assert planned(plan_resources([acted(State.RUNNING, None)], CONFIG, SATURDAY)) == ["stop"]
+    assert planned(plan_resources([acted(State.STOPPED, None)], CONFIG, SATURDAY)) == [
+        "record-stopped"]
+
+
+def test_a_change_by_hand_after_the_last_transition_is_left_alone() -> None:
+    started_by_hand = acted(State.RUNNING, "stopped@2026-11-27T19:05Z")
+    plan = plan_resources([started_by_hand], CONFIG, SATURDAY)
+    assert plan.actions == []
+    ((action, note),) = plan.skipped
+    assert action.action == "stop"
+    assert note.startswith("started by hand since opskit's last action "
+                           "(stopped@2026-11-27T19:05Z): left alone until the schedule's next "
+                           "change at 2026-11-30T08:00Z")
+    # enforced, by the schedule or the stack: set back at every run, as before
+    assert planned(plan_resources([acted(State.RUNNING, "stopped@2026-11-27T19:05Z",
+                                         schedule="enforced mon-fri 08:00-19:00")],
+                                  CONFIG, SATURDAY)) == ["stop"]
+    enforcing = SchedulerConfig.from_env({"AWS_REGION": "eu-west-1",
+                                          "ENFORCE_SCHEDULES": "true"})
+    assert planned(plan_resources([started_by_hand], enforcing, SATURDAY)) == ["stop"]
+
+
+def test_a_transition_later_than_the_last_action_is_applied_or_recorded() -> None:
+    # Friday's stop recorded; Monday 08:00 has passed since (a missed run is repaired too).
+    assert planned(plan_resources([acted(State.STOPPED, "stopped@2026-11-27T19:05Z")], CONFIG,
+                                  MONDAY_MORNING)) == ["start"]
+    assert planned(plan_resources([acted(State.RUNNING, "stopped@2026-11-27T19:05Z")], CONFIG,
+                                  MONDAY_MORNING)) == ["record-running"]
+    # An unreadable last action counts as none.
+    assert planned(plan_resources([acted(State.STOPPED, "stopped yesterday")], CONFIG,
+                                  MONDAY_MORNING)) == ["start"]
+
+
+def test_the_end_of_an_override_is_a_transition() -> None:
+    during = acted(State.RUNNING, "started@2026-11-28T10:00Z",
+                   ScheduleOverride="on until 2026-11-28T11:00Z")
+    assert planned(plan_resources([during], CONFIG, SATURDAY)) == ["remove-override", "stop"]
+
+
+@pytest.mark.parametrize(("last", "expected"), [
+    ("stopped@2026-11-20T19:05Z", ["stop"]),  # 7 days and more: AWS's automatic start
+    ("stopped@2026-11-25T19:05Z", []),  # 3 days: a person started it
+])
+def test_a_database_found_running_seven_days_after_opskit_stopped_it(
+        last: str, expected: list[str]) -> None:
+    """Holidays keep it stopped from 2026-11-20 19:00 to 2026-12-07 08:00."""
+    holidays = "+".join(f"2026-11-{day}" for day in (23, 24, 25, 26, 27, 30)) + "+" + "+".join(
+        f"2026-12-0{day}" for day in range(1, 5))
+    database = acted(State.RUNNING, last, kind=RDS_INSTANCE,
+                     schedule=f"mon-fri 08:00-19:00 holidays:{holidays}")
+    plan = plan_resources([database], CONFIG, SATURDAY)
+    assert planned(plan) == expected
+    if expected:
+        assert "taken to be AWS's start after 7 days stopped" in plan.actions[0].details[
+            "restarted_by_aws"]
+    else:
+        assert plan.skipped[0][1].startswith("started by hand")
+
+
+def test_a_database_that_needs_a_person_is_reported_whatever_the_schedule() -> None:
+    lost = Resource("db-1", RDS_INSTANCE, State.TRANSITIONING, {"Schedule": "mon-fri 08:00-19:00"},
+                    raw_state="inaccessible-encryption-credentials",
+                    needs_a_person=needs_a_person("inaccessible-encryption-credentials"))
+    plan = plan_resources([lost], CONFIG, MONDAY)
+    ((action, note),) = plan.critical
+    assert (action.action, action.details["state"]) == (
+        "check-state", "inaccessible-encryption-credentials")
+    assert "KMS key" in note
+    assert needs_a_person("available") is None
+    assert needs_a_person("backing-up") is None

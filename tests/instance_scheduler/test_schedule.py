@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -8,8 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from instance_scheduler.last_action import LastAction, Verb, last_action, parse_last_action
 from instance_scheduler.override import OverrideError, parse_override
-from instance_scheduler.schedule import Mode, Period, ScheduleError, parse_schedule
+from instance_scheduler.schedule import Mode, Period, Schedule, ScheduleError, parse_schedule
+from instance_scheduler.settings import SchedulerConfig
 
 UTC_ZONE = ZoneInfo("UTC")
 PARIS = ZoneInfo("Europe/Paris")
@@ -82,6 +85,9 @@ def test_grammar(text: str, when: str, running: bool) -> None:
         ("08:00-10:00 holidays:2026-02-30", "'2026-02-30' in 'holidays:2026-02-30' is not a date"),
         ("UTC", "no time range"),
         ("stop-only", "no time range"),
+        ("enforced", "no time range"),
+        ("mon-fri enforced 08:00-19:00", "'enforced' must come first"),
+        ("start-only stop-only 08:00-19:00", "more than one mode ('start-only' and 'stop-only')"),
     ],
 )
 def test_invalid_schedules_say_what_is_wrong(text: str, message: str) -> None:
@@ -93,6 +99,7 @@ def test_invalid_schedules_say_what_is_wrong(text: str, message: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["mon-fri 08:00-19:00 Europe/Paris", "mon+wed+fri 22:00-06:00 America/New_York",
+     "enforced stop-only office-hours", "stopped@2026-12-07T19:00Z",
      "stop-only weekdays 07:30-18:45 UTC holidays:2026-12-25+2026-12-26", "office-hours",
      "start-only sat-sun 10:00-24:00 Asia/Kolkata"],
 )
@@ -245,3 +252,74 @@ def test_override_parses_and_expires() -> None:
 def test_bad_overrides(text: str, message: str) -> None:
     with pytest.raises(OverrideError, match=re.escape(message)):
         parse_override(text)
+
+
+# ---------------------------------------------------------------- enforced, and transitions
+def test_enforced_is_a_leading_word_and_a_named_schedule_option() -> None:
+    assert parse_schedule("enforced mon-fri 08:00-19:00", default_timezone=UTC_ZONE).enforced
+    assert not parse_schedule("mon-fri 08:00-19:00", default_timezone=UTC_ZONE).enforced
+    office = parse_schedule("mon-fri 08:00-19:00", default_timezone=UTC_ZONE)
+    both = parse_schedule("stop-only enforced office-hours", default_timezone=UTC_ZONE,
+                          named={"office-hours": office})
+    assert (both.mode, both.enforced) == (Mode.STOP_ONLY, True)
+    config = SchedulerConfig.from_env({"SCHEDULES": json.dumps({
+        "strict": {"schedule": "mon-fri 08:00-19:00", "enforced": True},
+        "worded": "enforced mon-fri 08:00-19:00", "loose": "mon-fri 08:00-19:00"})})
+    assert {name: s.enforced for name, s in config.schedules.items()} == {
+        "strict": True, "worded": True, "loose": False}
+    with pytest.raises(ValueError, match=r"'strict': enforced as true or false"):
+        SchedulerConfig.from_env({"SCHEDULES": '{"strict": {"schedule": "08:00-09:00", '
+                                               '"enforced": "yes"}}'})
+
+
+def _scan(schedule: Schedule, instant: datetime, step: int, days: int) -> datetime | None:
+    """The first change minute by minute from `instant`, backwards (step -1) or forwards."""
+    probe = instant.replace(second=0, microsecond=0) + timedelta(minutes=max(step, 0))
+    for _ in range(days * 24 * 60):
+        if schedule.changes_at(probe):
+            return probe
+        probe += timedelta(minutes=step)
+    return None
+
+
+@pytest.mark.parametrize("text", [
+    "mon-fri 08:00-19:00 Europe/Paris", "02:30-05:00 Europe/Paris", "00:00-02:30 Europe/Paris",
+    "01:00-04:00 Europe/Paris", "02:15-02:45 Europe/Paris", "fri-sun 22:00-06:00 Europe/Paris",
+    "08:00-08:05", "22:00-06:00 America/New_York", "00:00-12:00 Australia/Lord_Howe",
+])
+@pytest.mark.parametrize("when", [
+    "2026-03-28T23:30:00+00:00", "2026-03-29T01:10:00+00:00", "2026-03-29T05:00:00+00:00",
+    "2026-10-25T00:45:00+00:00", "2026-10-25T01:30:00+00:00", "2026-10-25T04:59:30+00:00",
+    "2026-04-05T14:00:00+00:00", "2026-11-23T07:59:00+00:00",
+])
+def test_last_and_next_change_are_the_minute_the_wanted_state_flips(text: str,
+                                                                     when: str) -> None:
+    """Against a minute-by-minute scan, across both daylight saving changes of Paris, New York
+    (weeks apart) and Lord Howe (a half-hour change)."""
+    schedule = parse_schedule(text, default_timezone=UTC_ZONE)
+    instant = datetime.fromisoformat(when)
+    assert schedule.last_change(instant) == _scan(schedule, instant, -1, 5)
+    assert schedule.next_change(instant) == _scan(schedule, instant, 1, 5)
+
+
+def test_holidays_and_constant_schedules() -> None:
+    christmas = parse_schedule("mon-fri 08:00-19:00 holidays:2026-12-24+2026-12-25",
+                               default_timezone=UTC_ZONE)
+    # Wednesday 23rd 19:00 was the last change; the next is Monday 28th 08:00.
+    at_noon = datetime(2026, 12, 25, 12, 0, tzinfo=UTC)
+    assert christmas.last_change(at_noon) == datetime(2026, 12, 23, 19, 0, tzinfo=UTC)
+    assert christmas.next_change(at_noon) == datetime(2026, 12, 28, 8, 0, tzinfo=UTC)
+    always = parse_schedule("00:00-24:00", default_timezone=UTC_ZONE)
+    assert always.last_change(at_noon) is None
+    assert always.next_change(at_noon) is None
+
+
+def test_the_last_action_tag_reads_back_what_it_wrote() -> None:
+    written = last_action(Verb.STOPPED, datetime(2026, 12, 7, 19, 0, 42, tzinfo=UTC))
+    assert written.value() == "stopped@2026-12-07T19:00Z"
+    assert parse_last_action(written.value()) == written
+    assert parse_last_action("found-running@2026-12-07T08:05Z") == LastAction(
+        Verb.FOUND_RUNNING, datetime(2026, 12, 7, 8, 5, tzinfo=UTC))
+    for garbage in (None, "", "stopped", "paused@2026-12-07T19:00Z",
+                    "stopped@2026-13-07T19:00Z", "stopped@2026-12-07T19:00"):
+        assert parse_last_action(garbage) is None

@@ -8,16 +8,20 @@ from typing import Any
 
 import boto3
 import pytest
-import time_machine
 from botocore.exceptions import ClientError
 
 from instance_scheduler import app
-from instance_scheduler.scheduler import schedule_target
 from instance_scheduler.settings import SchedulerConfig
-from opskit import runner
 from opskit.aws import SessionFactory
-from opskit.runner import run_automation
 from tests.conftest import ACCOUNT, ApiCalls, FakeLambdaContext, load_event
+from tests.instance_scheduler.harness import (
+    MONDAY_NOON,
+    NEXT_MONDAY_NOON,
+    SATURDAY_NOON,
+    at,
+    run,
+    states,
+)
 from tests.instance_scheduler.seed import (
     make_cluster,
     make_db,
@@ -26,48 +30,9 @@ from tests.instance_scheduler.seed import (
     make_instances,
 )
 
-MONDAY_NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-SATURDAY_NOON = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 OTHER = "222222222222"
 BROKEN = "333333333333"
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DRY_RUN", "false")
-    monkeypatch.delenv("TARGET_ACCOUNTS", raising=False)
-
-
-def run(now: datetime, **env: str) -> dict[str, Any]:
-    config = SchedulerConfig.from_env({"AWS_REGION": "eu-west-1", "DRY_RUN": "false", **env})
-    with time_machine.travel(now, tick=False):
-        return run_automation(config.common,
-                              lambda t, e: schedule_target(t, e, config, now), run_id="test")
-
-
-def states(ids: list[str]) -> set[str]:
-    ec2 = boto3.client("ec2")
-    pages = ec2.get_paginator("describe_instances").paginate(InstanceIds=ids)
-    return {i["State"]["Name"] for p in pages for r in p["Reservations"] for i in r["Instances"]}
-
-
-@pytest.fixture
-def reports(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Every report built during the test (publishing needs no topic)."""
-    captured: list[dict[str, Any]] = []
-    original = runner.build_report
-
-    def spy(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        report = original(*args, **kwargs)
-        captured.append(report)
-        return report
-
-    monkeypatch.setattr(runner, "build_report", spy)
-    return captured
-
-
-def entries(reports: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
-    return [(a["resource"], a["action"], a["status"]) for r in reports for a in r["actions"]]
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 # ---------------------------------------------------------------- EC2
@@ -79,7 +44,7 @@ def test_stops_outside_and_starts_inside_the_schedule(reports: list[dict[str, An
     assert summary["counts"] == {"done": 3, "planned": 0, "skipped": 0, "failed": 0}
     assert reports[-1]["title"] == "Stopped 3 EC2"
     assert reports[-1]["by_resource_type"] == {"ec2:instance": {"stop": 3}}
-    run(MONDAY_NOON)
+    run(NEXT_MONDAY_NOON)
     assert states(ids) == {"running"}
     assert reports[-1]["title"] == "Started 3 EC2"
 
@@ -117,8 +82,10 @@ def test_batches_fifty_ids_per_call(api_calls: ApiCalls) -> None:
     api_calls.reset()
     run(SATURDAY_NOON)
     assert api_calls.of("ec2", "StopInstances") == 3  # ceil(120 / 50)
+    assert api_calls.of("ec2", "CreateTags") == 3  # what was done, recorded on each batch
     assert api_calls.of("ec2", "DescribeInstances") == 1
-    assert api_calls.of("ec2") == 4
+    assert api_calls.of("ec2", "DescribeInstanceTypes") == 1  # one type, looked up once
+    assert api_calls.of("ec2") == 8
     assert states(ids) == {"stopped"}
 
 
@@ -200,7 +167,8 @@ def test_encrypted_volume_with_disabled_key_is_not_started(reports: list[dict[st
 def test_hibernate_when_configured() -> None:
     ec2 = boto3.client("ec2")
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, HibernationOptions={
+    ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro",
+                      HibernationOptions={
         "Configured": True}, TagSpecifications=[{"ResourceType": "instance", "Tags": [
             {"Key": "Schedule", "Value": "mon-fri 08:00-19:00"}]}])
     summary = run(SATURDAY_NOON, HIBERNATE="true")
@@ -263,7 +231,7 @@ def test_group_capacity_is_saved_and_restored_exactly() -> None:
     assert {t["Key"]: t["Value"] for t in stopped["Tags"]}["opskit:saved-capacity"] == "1/4/2"
     run(SATURDAY_NOON)  # idempotent: the saved capacity is not overwritten with 0/0/0
     assert {t["Key"]: t["Value"] for t in group()["Tags"]}["opskit:saved-capacity"] == "1/4/2"
-    run(MONDAY_NOON)
+    run(NEXT_MONDAY_NOON)
     started = group()
     assert (started["MinSize"], started["MaxSize"], started["DesiredCapacity"]) == (1, 4, 2)
     assert "opskit:saved-capacity" not in {t["Key"] for t in started["Tags"]}
@@ -278,8 +246,10 @@ def test_group_with_unreadable_saved_capacity_is_not_started(
         "Key": "opskit:saved-capacity", "Value": "lots", "PropagateAtLaunch": False}])
     run(MONDAY_NOON)
     (entry,) = reports[-1]["actions"]
-    assert entry["status"] == "skipped"
-    assert "is not min/max/desired" in entry["details"]["note"]
+    assert (entry["action"], entry["status"]) == ("start", "failed")
+    assert "saved size (opskit:saved-capacity) is 'lots', not min/max/desired" in entry[
+        "details"]["note"]
+    assert reports[-1]["severity"] == "critical"
 
 
 # ---------------------------------------------------------------- RDS and Aurora
@@ -300,7 +270,7 @@ def test_rds_instance_and_aurora_cluster(reports: list[dict[str, Any]]) -> None:
     assert by_resource["orders-0"]["status"] == "skipped"
     assert by_resource["orders-0"]["details"]["note"] == (
         "member of cluster orders: schedule the cluster")
-    run(MONDAY_NOON)
+    run(NEXT_MONDAY_NOON)
     assert rds.describe_db_instances(DBInstanceIdentifier="reporting")["DBInstances"][0][
         "DBInstanceStatus"] == "available"
 
@@ -372,9 +342,9 @@ def test_handler_runs_the_sample_event(lambda_context: FakeLambdaContext,
     sns = boto3.client("sns")
     topic = sns.create_topic(Name="alerts")["TopicArn"]
     monkeypatch.setenv("ALERT_TOPIC_ARN", topic)
-    with time_machine.travel(SATURDAY_NOON, tick=False):
-        result = app.lambda_handler(load_event("instance_scheduler/scheduler-run.json"),
-                                    lambda_context)
+    at(SATURDAY_NOON)
+    result = app.lambda_handler(load_event("instance_scheduler/scheduler-run.json"),
+                                lambda_context)
     assert result["counts"]["done"] == 2
     assert result["targets"][0]["title"] == "Stopped 2 EC2"
     assert states(ids) == {"stopped"}
