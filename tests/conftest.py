@@ -31,6 +31,25 @@ os.environ.update(
 for _name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
     os.environ.pop(_name, None)
 
+
+
+def _only_the_standard_amis() -> None:
+    """moto loads, in every region it touches, its standard AMIs and each region's "latest" and
+    ECS-optimized ones (with their snapshots, listed by every DescribeSnapshots). Only the
+    standard ones (moto's own list) are needed: pointing MOTO_AMIS_PATH at them makes each
+    region's EC2 backend a fraction of the size, and the suite that much faster."""
+    import json
+    import tempfile
+
+    from moto.utilities.utils import load_resource
+
+    path = Path(tempfile.gettempdir()) / f"opskit-moto-amis-{os.getpid()}.json"
+    path.write_text(json.dumps(load_resource("ec2/resources/amis.json")))
+    os.environ["MOTO_AMIS_PATH"] = str(path)
+
+
+_only_the_standard_amis()
+
 import boto3  # noqa: E402
 import botocore.handlers  # noqa: E402
 import pytest  # noqa: E402
@@ -239,3 +258,20 @@ def _only_permitted_calls() -> Iterator[None]:
                     problems.add(f"{call.automation}: {why}")
     if problems:
         pytest.fail(f"calls IAM would refuse: {sorted(problems)}")
+
+
+@pytest.fixture
+def reports(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every report built during the test, published or not (skips alone are only logged)."""
+    from opskit import runner
+
+    built: list[dict[str, Any]] = []
+    build = runner.build_report
+
+    def spy(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        report = build(*args, **kwargs)
+        built.append(report)
+        return report
+
+    monkeypatch.setattr(runner, "build_report", spy)
+    return built

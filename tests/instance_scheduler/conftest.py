@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import time_machine
 
-from opskit import instance_store, runner
+from opskit import instance_store
 from tests.instance_scheduler.harness import CLOCK, START
 
 
@@ -30,18 +29,3 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TARGET_ACCOUNTS", raising=False)
     # Instance types are cached for a container's life: each test looks its own up.
     monkeypatch.setattr(instance_store, "_KNOWN", {})
-
-
-@pytest.fixture
-def reports(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Every report built during the test (publishing needs no topic)."""
-    captured: list[dict[str, Any]] = []
-    original = runner.build_report
-
-    def spy(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        report = original(*args, **kwargs)
-        captured.append(report)
-        return report
-
-    monkeypatch.setattr(runner, "build_report", spy)
-    return captured

@@ -5,12 +5,10 @@ the whole test at the sample event's time, live mode, reports to the inbox."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import time_machine
 
-from opskit import runner
 from tests.conftest import AlertInbox
 from tests.resource_cleanup.fakes import EventHistory, aws_behaviour
 from tests.resource_cleanup.seed import EVENT_TIME
@@ -29,18 +27,3 @@ def live(monkeypatch: pytest.MonkeyPatch, alert_inbox: AlertInbox) -> Iterator[N
     monkeypatch.setenv("ALERT_TOPIC_ARN", alert_inbox.topic_arn)
     with time_machine.travel(EVENT_TIME, tick=False):
         yield
-
-
-@pytest.fixture
-def reports(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Every report built during the test, published or not (skips alone are only logged)."""
-    built: list[dict[str, Any]] = []
-    build = runner.build_report
-
-    def spy(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        report = build(*args, **kwargs)
-        built.append(report)
-        return report
-
-    monkeypatch.setattr(runner, "build_report", spy)
-    return built

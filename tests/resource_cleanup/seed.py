@@ -54,3 +54,18 @@ def sample_account() -> dict[str, Any]:
 
 def seed(name: str) -> None:
     sample_account()
+
+
+def idle_balancer_with_a_group(name: str = "shop") -> tuple[str, str]:
+    """A balancer whose listener forwards to an empty target group (made long ago)."""
+    ec2, elbv2 = boto3.client("ec2"), boto3.client("elbv2")
+    with time_machine.travel(LONG_AGO, tick=False):
+        vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+        subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+        balancer = elbv2.create_load_balancer(Name=name, Subnets=subnets)[
+            "LoadBalancers"][0]["LoadBalancerArn"]
+        group = elbv2.create_target_group(Name=name, Protocol="HTTP", Port=80, VpcId=vpc)[
+            "TargetGroups"][0]["TargetGroupArn"]
+        elbv2.create_listener(LoadBalancerArn=balancer, Protocol="HTTP", Port=80,
+                              DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])
+    return balancer, group

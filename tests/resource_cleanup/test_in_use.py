@@ -11,7 +11,7 @@ import time_machine
 
 from tests.conftest import AlertInbox, FakeLambdaContext
 from tests.resource_cleanup.runs import TAG, actions_of, ec2_tags, elb_tags, run
-from tests.resource_cleanup.seed import AZ, LONG_AGO, image_id
+from tests.resource_cleanup.seed import AZ, LONG_AGO, idle_balancer_with_a_group, image_id
 
 pytestmark = pytest.mark.usefixtures("live")
 
@@ -125,16 +125,9 @@ def test_an_ami_pinned_by_an_auto_scaling_group_or_a_launch_configuration_is_kep
 def balancer_behind_a_group(*, desired: int = 0) -> tuple[str, str]:
     """A balancer whose listener forwards to a target group attached to an Auto Scaling
     group scaled to 0/0/0, as the instance scheduler leaves one overnight."""
-    ec2, elbv2 = boto3.client("ec2"), boto3.client("elbv2")
+    ec2 = boto3.client("ec2")
+    balancer, group = idle_balancer_with_a_group("web")
     with time_machine.travel(LONG_AGO, tick=False):
-        vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-        subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
-        balancer = elbv2.create_load_balancer(Name="web", Subnets=subnets)[
-            "LoadBalancers"][0]["LoadBalancerArn"]
-        group = elbv2.create_target_group(Name="web", Protocol="HTTP", Port=80, VpcId=vpc)[
-            "TargetGroups"][0]["TargetGroupArn"]
-        elbv2.create_listener(LoadBalancerArn=balancer, Protocol="HTTP", Port=80,
-                              DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])
         ec2.create_launch_template(LaunchTemplateName="web",
                                    LaunchTemplateData={"ImageId": image_id()})
         boto3.client("autoscaling").create_auto_scaling_group(

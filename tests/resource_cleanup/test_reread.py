@@ -16,24 +16,12 @@ from moto.elbv2.models import elbv2_backends
 from tests.conftest import ACCOUNT, REGION, FakeLambdaContext
 from tests.resource_cleanup.fakes import EventHistory
 from tests.resource_cleanup.runs import TAG, actions_of, after_first, ec2_tags, elb_tags, run
-from tests.resource_cleanup.seed import AZ, LONG_AGO
+from tests.resource_cleanup.seed import AZ, LONG_AGO, idle_balancer_with_a_group
 
 pytestmark = pytest.mark.usefixtures("live")
 DUE = "2026-11-30T05:00:00Z"
 
 
-def idle_balancer_with_a_group() -> tuple[str, str]:
-    ec2, elbv2 = boto3.client("ec2"), boto3.client("elbv2")
-    with time_machine.travel(LONG_AGO, tick=False):
-        vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-        subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
-        balancer = elbv2.create_load_balancer(Name="shop", Subnets=subnets)[
-            "LoadBalancers"][0]["LoadBalancerArn"]
-        group = elbv2.create_target_group(Name="shop", Protocol="HTTP", Port=80, VpcId=vpc)[
-            "TargetGroups"][0]["TargetGroupArn"]
-        elbv2.create_listener(LoadBalancerArn=balancer, Protocol="HTTP", Port=80,
-                              DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])
-    return balancer, group
 
 
 def test_a_target_registered_during_the_run_saves_the_balancer(
