@@ -114,18 +114,26 @@ class BucketReader:
             config = None
         block = BlockPublicAccess.from_api(config)
         effective = account.combined(block)
-        acl: dict[str, Any] | None = None
-        policy: str | None = None
-        try:
-            if not effective.ignore_public_acls:
-                response = self.s3.get_bucket_acl(Bucket=bucket)
-                acl = {"Owner": response.get("Owner", {}), "Grants": response.get("Grants", [])}
-            if not effective.restrict_public_buckets:
-                policy = self.s3.get_bucket_policy(Bucket=bucket)["Policy"]
-        except ClientError as exc:
-            if not _absent(exc, "NoSuchBucketPolicy"):
-                raise
+        acl = None if effective.ignore_public_acls else self.acl(bucket)
+        policy = None if effective.restrict_public_buckets else self.policy(bucket)
         return BucketState(bucket, account, block, acl, policy)
+
+    def acl(self, bucket: str) -> dict[str, Any]:
+        try:
+            response = self.s3.get_bucket_acl(Bucket=bucket)
+        except ClientError as exc:
+            _absent(exc)  # BucketGoneError for a deleted bucket
+            raise
+        return {"Owner": response.get("Owner", {}), "Grants": response.get("Grants", [])}
+
+    def policy(self, bucket: str) -> str | None:
+        """The policy's text as S3 stores it; None when the bucket has none."""
+        try:
+            return self.s3.get_bucket_policy(Bucket=bucket)["Policy"]
+        except ClientError as exc:
+            if _absent(exc, "NoSuchBucketPolicy"):
+                return None
+            raise
 
     def tags(self, bucket: str) -> dict[str, str]:
         try:

@@ -1,20 +1,24 @@
 """Which statements of a bucket policy make the bucket public, and why (pure, no AWS).
 
 A statement is public when it is an Allow to everyone (`"*"`, `{"AWS": "*"}`, a principal with a
-wildcard, or any `NotPrincipal`) that no condition narrows to fixed values. Deny statements never
-make a bucket public and are always kept.
+wildcard, or any `NotPrincipal`) that no condition narrows to fixed values: no wildcard and no
+policy variable, as S3's "The meaning of public" says (docs/s3_public_remediation.md, Conditions
+that narrow). Deny statements never make a bucket public and are always kept.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 # Condition keys that narrow access when compared with fixed values (lower-cased: IAM keys are
-# case-insensitive).
+# case-insensitive). S3's list of what keeps a bucket policy non-public ("The meaning of public",
+# docs/s3_public_remediation.md), plus the principal keys it counts as a fixed principal.
+# aws:SourceOrgID and aws:SourceOrgPaths are not on S3's list: they never narrow here.
 NARROWING_KEYS = frozenset({
     "aws:sourceip",
     "aws:sourcevpce",
@@ -23,10 +27,17 @@ NARROWING_KEYS = frozenset({
     "aws:sourceaccount",
     "aws:sourceowner",
     "aws:principalorgid",
+    "aws:principalorgpaths",
     "aws:principalaccount",
     "aws:principalarn",
     "aws:userid",
+    "s3:x-amz-server-side-encryption-aws-kms-key-id",
+    "s3:dataaccesspointaccount",
+    "s3:dataaccesspointarn",
 })
+ACCOUNT_ID = re.compile(r"\d{12}")
+# An access point ARN with its account fixed: S3 allows a wildcard in the access point name only.
+ACCESS_POINT_ARN = re.compile(r"arn:[a-z-]+:s3:[a-z0-9-]+:\d{12}:accesspoint/.+")
 # Operators that compare with the listed values (negations and *IfExists never narrow: a request
 # that lacks the key, or has any other value, passes them).
 POSITIVE_OPERATORS = frozenset({
@@ -97,7 +108,32 @@ def parse_policy(text: str) -> tuple[dict[str, Any], tuple[Mapping[str, Any], ..
 
 
 def _wildcard(value: Any) -> bool:
+    """A principal value that is not one fixed string."""
     return not isinstance(value, str) or "*" in value or "?" in value
+
+
+def _fixed(value: Any) -> str | None:
+    """The value as text when it names one fixed thing: a string without a wildcard or a policy
+    variable (`${aws:username}` is true for every caller), or a whole number (IAM compares a JSON
+    number as its digits: `"aws:SourceAccount": 111122223333`). None otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if not isinstance(value, str) or not value:
+        return None
+    if "*" in value or "?" in value or "${" in value:
+        return None
+    return value
+
+
+def _fixed_value(name: str, value: Any) -> bool:
+    if name == "s3:dataaccesspointaccount":
+        text = _fixed(value)
+        return text is not None and ACCOUNT_ID.fullmatch(text) is not None
+    if name == "s3:dataaccesspointarn":
+        # The pattern leaves no room for a wildcard before the access point's name.
+        return (isinstance(value, str) and "${" not in value
+                and ACCESS_POINT_ARN.fullmatch(value) is not None)
+    return _fixed(value) is not None
 
 
 def everyone(statement: Mapping[str, Any]) -> str | None:
@@ -151,7 +187,7 @@ def narrowing(condition: Any) -> str | None:
             if name == "aws:sourceip":
                 if op == "ipaddress" and all(_fixed_ip_range(value) for value in values):
                     return f"{operator} {key}"
-            elif op != "ipaddress" and not any(_wildcard(value) for value in values):
+            elif op != "ipaddress" and all(_fixed_value(name, value) for value in values):
                 return f"{operator} {key}"
     return None
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -18,8 +19,11 @@ from s3_public_remediation.planner import (
     BLOCK,
     CHANGES,
     RESOURCE_TYPE,
+    STRIP_ACL,
+    STRIP_POLICY,
     BucketState,
     Change,
+    Findings,
     changes,
     find,
     mode_of,
@@ -52,6 +56,58 @@ def read_state(reader: BucketReader, bucket: str) -> Read:
         return exc
 
 
+# A bucket whose ACL or policy keeps changing while it is being closed is planned this many times
+# at most, then left alone: each of those changes has its own CloudTrail record and check.
+PLAN_ATTEMPTS = 3
+
+
+class ChangedWhileClosingError(Exception):
+    """The ACL or policy changed again after every re-plan; nothing was written."""
+
+
+def _same_acl(one: Mapping[str, Any] | None, other: Mapping[str, Any] | None) -> bool:
+    """Equal owner and grants, whatever the order S3 lists the grants in."""
+    def key(acl: Mapping[str, Any] | None) -> tuple[str, list[str]]:
+        acl = acl or {}
+        return (json.dumps(acl.get("Owner"), sort_keys=True),
+                sorted(json.dumps(grant, sort_keys=True) for grant in acl.get("Grants") or []))
+    return key(one) == key(other)
+
+
+def _stale(reader: BucketReader, state: BucketState, planned: Sequence[Change]) -> bool:
+    """Whether the ACL or policy a planned write was built from differs from S3's copy now."""
+    actions = {change.action.action for change in planned}
+    if STRIP_ACL in actions and not _same_acl(reader.acl(state.name), state.acl):
+        return True
+    return STRIP_POLICY in actions and reader.policy(state.name) != state.policy
+
+
+def fresh_plan(reader: BucketReader, state: BucketState, findings: Findings,
+               tags: Mapping[str, str], ownership: str | None,
+               ) -> tuple[BucketState, Findings, list[Change]]:
+    """The changes, checked against the ACL and policy read again just before they are written.
+    A sweep reads every bucket before it writes any: a grant or statement added in between would
+    be lost if a stale copy were written back, so a changed bucket is read and planned again."""
+    planned = changes(state, findings, tags, ownership)
+    for attempt in range(1, PLAN_ATTEMPTS + 1):
+        if not _stale(reader, state, planned):
+            return state, findings, planned
+        if attempt == PLAN_ATTEMPTS:
+            break
+        logger.info("bucket changed since it was read; planning again",
+                    extra={"bucket": state.name, "attempt": attempt})
+        state = reader.state(state.name)
+        findings = find(state)
+        if not findings:
+            return state, findings, []
+        if findings.grants and ownership is None:
+            ownership = reader.ownership(state.name)
+        planned = changes(state, findings, tags, ownership)
+    raise ChangedWhileClosingError(
+        f"the ACL or policy changed during each of {PLAN_ATTEMPTS} checks; nothing written, "
+        "the next check closes the bucket")
+
+
 def check_bucket(reader: BucketReader, bucket: str, executor: Executor,
                  config: S3Config, read: Read | None = None) -> None:
     """Reads the bucket's live state (unless `read` already holds it) and closes (or reports)
@@ -76,11 +132,23 @@ def check_bucket(reader: BucketReader, bucket: str, executor: Executor,
             return
         ownership = (reader.ownership(bucket) if mode == Mode.REMEDIATE and findings.grants
                      else None)
+        planned: list[Change] = []
+        if mode == Mode.REMEDIATE and config.common.dry_run:
+            planned = changes(state, findings, tags, ownership)
+        elif mode == Mode.REMEDIATE:
+            # Last thing before the writes: the copy they are built from is still S3's.
+            state, findings, planned = fresh_plan(reader, state, findings, tags, ownership)
+            if not findings:
+                logger.info("bucket no longer public", extra={"bucket": bucket})
+                return
     except BucketGoneError:
         executor.skip(inspect, "the bucket no longer exists")
         return
     except PolicyError as exc:
         executor.fail(inspect, f"bucket policy not analysed, nothing changed: {exc}")
+        return
+    except ChangedWhileClosingError as exc:
+        executor.fail(inspect, str(exc))
         return
     except (ClientError, BotoCoreError) as exc:
         executor.fail(inspect, f"{error_code(exc)}: {exc}")
@@ -93,7 +161,7 @@ def check_bucket(reader: BucketReader, bucket: str, executor: Executor,
     elif mode == Mode.REPORT:
         executor.run([report_only(state, findings, tags, "report")], lambda _: None)
     else:
-        for change in changes(state, findings, tags, ownership):
+        for change in planned:
             executor.run([change.action], partial(_apply, reader.s3, change),
                          idempotent_errors=IDEMPOTENT)
 

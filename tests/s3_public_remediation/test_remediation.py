@@ -372,9 +372,9 @@ def test_a_bucket_that_cannot_be_read_fails_alone(lambda_context: FakeLambdaCont
         ("locked", "AccessDenied")]
 
 
-# Per open bucket: Block Public Access, ACL, policy, tags and ownership reads; ACL and Block
-# Public Access writes.
-OPEN_BUCKET_CALLS = 5 + 2
+# Per open bucket: Block Public Access, ACL, policy, tags and ownership reads, the ACL read again
+# just before it is written; ACL and Block Public Access writes.
+OPEN_BUCKET_CALLS = 6 + 2
 
 
 @pytest.mark.parametrize(("protected", "per_closed_bucket"), [
