@@ -16,7 +16,7 @@ from opskit.events import EventError, require_object, require_scheduled_event
 from opskit.runner import TargetRun, run_automation
 from sg_open_port_remediation.events import CALLS, group_change
 from sg_open_port_remediation.inventory import group_ids_named
-from sg_open_port_remediation.remediation import check
+from sg_open_port_remediation.remediation import ambiguous_name, check
 from sg_open_port_remediation.settings import AUTOMATION, SgConfig
 
 logger = Logger()
@@ -53,7 +53,11 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
         ec2 = target.session.client("ec2")
         group_id = change.group_id
         if group_id is None and change.group_name is not None:
-            group_id = group_ids_named(ec2, [change.group_name]).get(change.group_name)
+            named = group_ids_named(ec2, change.group_name)
+            if len(named) > 1:  # never guess which group the call changed
+                return ambiguous_name(change.group_name, named, call.event_name,
+                                      extra=trigger(call))
+            group_id = named[0] if named else None
         label = group_id or change.group_name or "?"
         return check(ec2, executor, config, scope=f"{call.event_name} on {label}",
                      group_ids=[group_id or str(change.group_name)], opened_by=change.opened_by,

@@ -52,6 +52,11 @@ def group_change(call: ApiCall) -> GroupChange:
                          "a security group id (or groupName)")
     created = _items(response.get("securityGroupRuleSet"))
     rules = [r.get("securityGroupRuleId") for r in created]
+    if not isinstance(group_id, str):
+        # Named by groupName: the rules EC2 created carry the group's id, and a name alone
+        # can match groups of several VPCs.
+        ids = {r.get("groupId") for r in created if isinstance(r.get("groupId"), str)}
+        group_id = ids.pop() if len(ids) == 1 else None
     return GroupChange(group_id if isinstance(group_id, str) else None,
                        name if isinstance(name, str) else None,
                        {r: who for r in rules if isinstance(r, str)})

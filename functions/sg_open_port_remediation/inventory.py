@@ -60,8 +60,11 @@ def groups(ec2: EC2Client, group_ids: Sequence[str]) -> dict[str, Group]:
     return found
 
 
-def group_ids_named(ec2: EC2Client, names: Sequence[str]) -> dict[str, str]:
-    """Group names (default-VPC calls may name a group instead of giving its id) -> ids."""
-    response = ec2.describe_security_groups(Filters=[{"Name": "group-name",
-                                                      "Values": list(names)}])
-    return {g["GroupName"]: g["GroupId"] for g in response.get("SecurityGroups", [])}
+def group_ids_named(ec2: EC2Client, name: str) -> list[str]:
+    """Every group of the region with this name, sorted: default-VPC calls may name a group
+    instead of giving its id, and other VPCs may hold groups of the same name."""
+    found: set[str] = set()
+    paginator = ec2.get_paginator("describe_security_groups")
+    for page in paginator.paginate(Filters=[{"Name": "group-name", "Values": [name]}]):
+        found.update(g["GroupId"] for g in page.get("SecurityGroups", []))
+    return sorted(found)

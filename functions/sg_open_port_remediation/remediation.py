@@ -136,6 +136,18 @@ def summary(outcomes: Sequence[Outcome], dry_run: bool, scope: str,
                      extra=extra)
 
 
+def ambiguous_name(name: str, group_ids: Sequence[str], event_name: str,
+                   extra: dict[str, Any] | None = None) -> TargetRun:
+    """A record that names its group only by a name several groups share: nothing is changed."""
+    return TargetRun(
+        title=f"Not checked: {len(group_ids)} security groups are named {name} ({event_name})",
+        severity="warning",
+        extra={**(extra or {}),
+               "error": (f"security group name {name!r} matches {len(group_ids)} groups "
+                         f"({', '.join(group_ids)}) and the record gives no group id; nothing "
+                         "changed, the daily sweep checks them all")})
+
+
 def check(ec2: EC2Client, executor: Executor, config: SgConfig, *, scope: str,
           group_ids: Sequence[str] | None = None, opened_by: Mapping[str, str] | None = None,
           extra: dict[str, Any] | None = None) -> TargetRun:

@@ -8,14 +8,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opskit.tags import tags_to_dict
-from sg_open_port_remediation.settings import Network, PortRange, SgConfig
+from sg_open_port_remediation.settings import Network, PortRange, SgConfig, is_world_open
 
 ALL_TRAFFIC = "-1"
 # Protocols whose FromPort/ToPort are ports (ICMP uses them for type and code).
 PORT_PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp"}
-SERVICES = {22: "SSH", 3389: "RDP", 3306: "MySQL", 5432: "PostgreSQL", 1433: "SQL Server",
-            1521: "Oracle", 6379: "Redis", 9200: "Elasticsearch", 27017: "MongoDB",
-            11211: "Memcached", 2375: "Docker API"}
+# The services of the default sensitive ports (docs/sg_open_port_remediation.md), named in the
+# reason when a SENSITIVE_PORTS entry is one of these ports or ranges, or one port inside them.
+SERVICES = {(20, 21): "FTP", (22, 22): "SSH", (23, 23): "Telnet", (135, 135): "RPC",
+            (137, 139): "NetBIOS", (445, 445): "SMB", (1433, 1434): "SQL Server",
+            (1521, 1521): "Oracle", (2375, 2376): "Docker API", (2483, 2484): "Oracle",
+            (3306, 3306): "MySQL", (3389, 3389): "RDP", (5432, 5432): "PostgreSQL",
+            (5601, 5601): "Kibana", (6379, 6379): "Redis", (7199, 7199): "Cassandra",
+            (8888, 8888): "Cassandra", (9092, 9092): "Kafka", (9160, 9160): "Cassandra",
+            (9200, 9200): "Elasticsearch", (9300, 9300): "Elasticsearch",
+            (11211, 11211): "Memcached", (27017, 27018): "MongoDB"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +91,8 @@ class Rule:
 def _too_wide(network: Network, config: SgConfig) -> str | None:
     if network.prefixlen == 0:
         return "the internet"
+    if is_world_open(network, config.min_fixed_prefix):
+        return f"public address space wider than /{config.min_fixed_prefix[network.version]}"
     for broad in config.broad_cidrs:
         if network.version == broad.version and broad.subnet_of(network):  # type: ignore[arg-type]
             return f"a range containing {broad}"
@@ -91,8 +100,10 @@ def _too_wide(network: Network, config: SgConfig) -> str | None:
 
 
 def _name(sensitive: PortRange) -> str:
-    if sensitive.first == sensitive.last and sensitive.first in SERVICES:
-        return f"{sensitive.first} ({SERVICES[sensitive.first]})"
+    for (first, last), service in SERVICES.items():
+        exact = (first, last) == (sensitive.first, sensitive.last)
+        if exact or (sensitive.first == sensitive.last and first <= sensitive.first <= last):
+            return f"{sensitive} ({service})"
     return str(sensitive)
 
 

@@ -23,6 +23,8 @@ RULES: dict[str, tuple[str, int, int, str]] = {
     "sgr-0eee5555ffff66667": ("tcp", 443, 443, "0.0.0.0/0"),
     "sgr-0eee5555ffff66668": ("tcp", 443, 443, "::/0"),
     "sgr-0fff6666aaaa77778": ("tcp", 5432, 5432, "0.0.0.0/0"),
+    "sgr-0abc7777bbbb88889": ("tcp", 22, 22, "0.0.0.0/1"),
+    "sgr-0abc7777bbbb8888a": ("tcp", 22, 22, "128.0.0.0/1"),
 }
 # The rules each sample call left behind (the sweep sees them all).
 BY_EVENT = {
@@ -32,6 +34,7 @@ BY_EVENT = {
     "authorize-all-traffic": ["sgr-0ddd4444eeee55556"],
     "authorize-https-world": ["sgr-0eee5555ffff66667", "sgr-0eee5555ffff66668"],
     "modify-rule-to-world": ["sgr-0fff6666aaaa77778"],
+    "authorize-half-internet-by-name": ["sgr-0abc7777bbbb88889", "sgr-0abc7777bbbb8888a"],
     "create-security-group": [],
     "scheduled-sweep": list(RULES),
 }

@@ -29,9 +29,10 @@ def handle(event: dict[str, Any], context: FakeLambdaContext) -> dict[str, Any]:
 
 
 def make_group(name: str = "bastion", *, tags: dict[str, str] | None = None,
-               description: str = "bastion hosts") -> str:
+               description: str = "bastion hosts", vpc: str | None = None) -> str:
     ec2 = boto3.client("ec2")
-    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    vpc = vpc or ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}]
+                                   )["Vpcs"][0]["VpcId"]
     spec = ([{"ResourceType": "security-group",
               "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}] if tags else [])
     return ec2.create_security_group(GroupName=name, Description=description, VpcId=vpc,
@@ -103,6 +104,84 @@ def test_the_offending_rule_is_revoked_by_id_and_every_other_rule_stays(
         "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "temp ssh"}]}
     assert by_rule[ssh6]["details"]["rule"]["ip_permission"]["Ipv6Ranges"] == [
         {"CidrIpv6": "::/0"}]
+
+
+def test_halves_of_the_internet_are_revoked_and_private_ranges_stay(
+        lambda_context: FakeLambdaContext, alert_inbox: AlertInbox) -> None:
+    group = make_group()
+    opened = [allow(group, cidr="0.0.0.0/1"), allow(group, cidr="128.0.0.0/1"),
+              allow(group, ports=(3389, 3389), cidr="::/1"),
+              allow(group, ports=(3389, 3389), cidr="8000::/1"),
+              allow(group, ports=(23, 23), cidr="64.0.0.0/2")]
+    allow(group, cidr="10.0.0.0/8")
+    allow(group, ports=(3389, 3389), cidr="fd00::/8")
+    allow(group, cidr="52.94.0.0/16")
+    result = handle(authorize_event(group, opened), lambda_context)
+    assert result["counts"] == {"done": 5, "planned": 0, "skipped": 0, "failed": 0}
+    assert [(r[1], r[2]) for r in ingress(group)] == [
+        ("10.0.0.0/8", 22), ("52.94.0.0/16", 22), ("fd00::/8", 3389)]
+    (report,) = alert_inbox.received()
+    reasons = {a["resource"]: a["reason"] for a in report["actions"]}
+    assert reasons[opened[0]] == ("tcp 22 open to 0.0.0.0/1 (public address space wider than /8): "
+                                  "covers 22 (SSH)")
+    assert reasons[opened[3]] == ("tcp 3389 open to 8000::/1 (public address space wider than "
+                                  "/32): covers 3389 (RDP)")
+
+
+def test_a_record_naming_its_group_by_name_checks_the_group_it_changed(
+        lambda_context: FakeLambdaContext, alert_inbox: AlertInbox) -> None:
+    ec2 = boto3.client("ec2")
+    web = make_group("web")
+    other_vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    other = make_group("web", vpc=other_vpc)
+    ssh = allow(web)
+    kept = allow(other, cidr="10.1.0.0/16")
+    event = authorize_event(web, [ssh])
+    event["detail"]["requestParameters"] = {"groupName": "web", "ipPermissions": {"items": []}}
+    result = handle(event, lambda_context)
+    assert result["counts"]["done"] == 1
+    assert ingress(web) == []
+    assert len(ingress(other)) == 1
+    assert kept
+    (report,) = alert_inbox.received()
+    assert report["title"] == f"Revoked 1 world-open ingress rule(s) in {web} (web)"
+
+
+def test_a_group_name_shared_by_several_groups_is_refused_not_guessed(
+        lambda_context: FakeLambdaContext, alert_inbox: AlertInbox, api_calls: ApiCalls) -> None:
+    ec2 = boto3.client("ec2")
+    web = make_group("web")
+    other_vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    other = make_group("web", vpc=other_vpc)
+    allow(web)
+    allow(other)
+    event = authorize_event(web, [])
+    event["detail"]["requestParameters"] = {"groupName": "web", "ipPermissions": {"items": []}}
+    event["detail"]["responseElements"] = {"_return": True}  # no rule set, so no group id
+    api_calls.reset()
+    result = handle(event, lambda_context)
+    assert result["counts"] == {"done": 0, "planned": 0, "skipped": 0, "failed": 0}
+    assert mutations(api_calls) == []
+    assert len(ingress(web)) == len(ingress(other)) == 1
+    (report,) = alert_inbox.received()
+    first, second = sorted([web, other])
+    assert report["error"] == (f"security group name 'web' matches 2 groups ({first}, {second}) "
+                               "and the record gives no group id; nothing changed, the daily "
+                               "sweep checks them all")
+    assert report["severity"] == "warning"
+    assert report["title"] == ("Not checked: 2 security groups are named web "
+                               "(AuthorizeSecurityGroupIngress)")
+
+
+def test_a_group_name_matching_one_group_is_checked(
+        lambda_context: FakeLambdaContext, alert_inbox: AlertInbox) -> None:
+    web = make_group("web")
+    allow(web)
+    event = authorize_event(web, [])
+    event["detail"]["requestParameters"] = {"groupName": "web", "ipPermissions": {"items": []}}
+    event["detail"]["responseElements"] = {"_return": True}
+    assert handle(event, lambda_context)["counts"]["done"] == 1
+    assert ingress(web) == []
 
 
 def test_replacement_comes_first_and_keeps_the_allowed_range(
@@ -308,8 +387,10 @@ EXPECTED = {
     "authorize-all-traffic": ["sgr-0ddd4444eeee55556"],
     "authorize-https-world": [],
     "modify-rule-to-world": ["sgr-0fff6666aaaa77778"],
+    "authorize-half-internet-by-name": ["sgr-0abc7777bbbb88889", "sgr-0abc7777bbbb8888a"],
     "create-security-group": [],
-    "scheduled-sweep": ["sgr-0aaa1111bbbb22223", "sgr-0bbb2222cccc33334",
+    "scheduled-sweep": ["sgr-0aaa1111bbbb22223", "sgr-0abc7777bbbb88889",
+                        "sgr-0abc7777bbbb8888a", "sgr-0bbb2222cccc33334",
                         "sgr-0ccc3333dddd44445", "sgr-0ddd4444eeee55556",
                         "sgr-0fff6666aaaa77778"],
 }
