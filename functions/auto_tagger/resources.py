@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import boto3
+from botocore.exceptions import UnknownRegionError
 
 from opskit.cloudtrail import ApiCall
 from opskit.events import is_identifier
@@ -38,6 +43,59 @@ def _one(service: str, *path: str, source: str = "response") -> Callable[[ApiCal
         value = _get(call.response if source == "response" else call.request, *path)
         return [ResourceRef(service, value)] if isinstance(value, str) and value else []
     return extract
+
+
+@functools.cache
+def _partition(region: str) -> str | None:
+    """The region's partition (aws, aws-cn, aws-us-gov...), None for a region botocore does not
+    know: an ARN is then not built on a guess."""
+    try:
+        return boto3.session.Session().get_partition_for_region(region)
+    except UnknownRegionError:
+        return None
+
+
+def _named(service: str, response_path: tuple[str, ...], request_key: str, name: str,
+           to_id: Callable[[ApiCall, str], str | None]) -> Callable[[ApiCall], list[ResourceRef]]:
+    """The id from the response; when the response does not name it (null responseElements, an
+    older record shape), from the request name, which identifies exactly one resource in the
+    record's account (IAM) or account and region (the others). `name` is the pattern of a plain
+    name: an ARN or anything else in the request is not guessed from."""
+    from_response = _one(service, *response_path)
+    plain = re.compile(name)
+
+    def extract(call: ApiCall) -> list[ResourceRef]:
+        refs = from_response(call)
+        if refs:
+            return refs
+        value = call.request.get(request_key)
+        if not isinstance(value, str) or not plain.fullmatch(value):
+            return []
+        resource = to_id(call, value)
+        if resource is not None:
+            logger.info("resource named by the request", extra={
+                **call.ids, "resource": resource, "from": f"requestParameters.{request_key}"})
+        return [ResourceRef(service, resource)] if resource is not None else []
+    return extract
+
+
+def _arn(service: str, kind: str, lower: bool = False) -> Callable[[ApiCall, str], str | None]:
+    def build(call: ApiCall, name: str) -> str | None:
+        partition = _partition(call.region)
+        if partition is None:
+            return None
+        # RDS stores its identifiers in lowercase ("MyDB" is "mydb" in every ARN).
+        return f"arn:{partition}:{service}:{call.region}:{call.account}:{kind}" \
+               f"{name.lower() if lower else name}"
+    return build
+
+
+def _iam_name(call: ApiCall, name: str) -> str | None:
+    return name  # the IAM tagging calls take the name itself
+
+
+_RDS_ID = r"[A-Za-z][A-Za-z0-9-]{0,254}"
+_IAM_NAME = r"[\w+=,.@-]{1,64}"
 
 
 def _run_instances(call: ApiCall) -> list[ResourceRef]:
@@ -77,20 +135,30 @@ EXTRACTORS: dict[str, Callable[[ApiCall], list[ResourceRef]]] = {
                                  "launchTemplateId"),
     # S3 records carry no responseElements for CreateBucket: the name is in the request.
     "CreateBucket": _one(S3, "bucketName", source="request"),
-    "CreateDBInstance": _one(RDS, "dBInstanceArn"),
-    "CreateDBCluster": _one(RDS, "dBClusterArn"),
-    "CreateDBSnapshot": _one(RDS, "dBSnapshotArn"),
-    "CreateFunction20150331": _one(LAMBDA, "functionArn"),
-    "CreateFunction": _one(LAMBDA, "functionArn"),
-    "CreateTable": _one(DYNAMODB, "tableDescription", "tableArn"),
-    "CreateTopic": _one(SNS, "topicArn"),
+    # From here on, a record whose response does not name the resource falls back to the name in
+    # the request where that name alone is the resource: IAM names are unique in the account, RDS
+    # identifiers, Lambda function, DynamoDB table and SNS topic names in the account and region.
+    "CreateDBInstance": _named(RDS, ("dBInstanceArn",), "dBInstanceIdentifier", _RDS_ID,
+                               _arn("rds", "db:", lower=True)),
+    "CreateDBCluster": _named(RDS, ("dBClusterArn",), "dBClusterIdentifier", _RDS_ID,
+                              _arn("rds", "cluster:", lower=True)),
+    "CreateDBSnapshot": _named(RDS, ("dBSnapshotArn",), "dBSnapshotIdentifier", _RDS_ID,
+                               _arn("rds", "snapshot:", lower=True)),
+    "CreateFunction20150331": _named(LAMBDA, ("functionArn",), "functionName",
+                                     r"[A-Za-z0-9_-]{1,64}", _arn("lambda", "function:")),
+    "CreateFunction": _named(LAMBDA, ("functionArn",), "functionName", r"[A-Za-z0-9_-]{1,64}",
+                             _arn("lambda", "function:")),
+    "CreateTable": _named(DYNAMODB, ("tableDescription", "tableArn"), "tableName",
+                          r"[A-Za-z0-9_.-]{3,255}", _arn("dynamodb", "table/")),
+    "CreateTopic": _named(SNS, ("topicArn",), "name", r"[A-Za-z0-9_-]{1,256}(\.fifo)?",
+                          _arn("sns", "")),
+    # A queue is addressed by its URL, whose host the record does not give: no fallback.
     "CreateQueue": _one(SQS, "queueUrl"),
+    # The ARN ends with an id AWS generates (app/<name>/<id>): the name does not make it.
     "CreateLoadBalancer": _load_balancers,
-    "CreateRole": _one(IAM_ROLE, "role", "roleName"),
-    "CreateUser": _one(IAM_USER, "user", "userName"),
+    "CreateRole": _named(IAM_ROLE, ("role", "roleName"), "roleName", _IAM_NAME, _iam_name),
+    "CreateUser": _named(IAM_USER, ("user", "userName"), "userName", _IAM_NAME, _iam_name),
 }
-# Calls whose response is legitimately null (the resource is named in the request).
-REQUEST_NAMED = frozenset({"CreateBucket"})
 
 
 def resources_of(call: ApiCall) -> list[ResourceRef]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from auto_tagger.identity import Creator, creator_of
-from auto_tagger.resources import EC2, EXTRACTORS, REQUEST_NAMED, S3, resources_of
+from auto_tagger.resources import EC2, EXTRACTORS, S3, resources_of
 from auto_tagger.settings import TaggerConfig
 from auto_tagger.taggers import S3_TAG_LIMIT, Taggers
 from opskit.actions import Action, Executor
 from opskit.cloudtrail import ApiCall, not_actionable
+from opskit.observability import logger
 from opskit.runner import TargetRun
 
 # EC2 CreateTags takes up to 1,000 resources; 50 keeps a failing batch cheap to bisect.
@@ -21,8 +22,10 @@ def skip_reason(call: ApiCall, config: TaggerConfig) -> str | None:
         return why
     if call.event_name not in EXTRACTORS:
         return f"{call.event_name} is not a supported create call"
-    if call.response is None and call.event_name not in REQUEST_NAMED:
-        return "no responseElements"
+    if call.event_name == "CreateLoadBalancer" and "loadBalancerName" in call.request:
+        # Same event name and source as ELB v2, but the Classic API names it loadBalancerName
+        # and answers with no ARN: an unsupported resource, not a record missing its resource.
+        return "a Classic Load Balancer is not supported"
     return None
 
 
@@ -40,6 +43,20 @@ def tag_call(call: ApiCall, taggers: Taggers, executor: Executor,
     creator = creator_of(call.identity)
     wanted = creator_tags(call, creator, config)
     refs = resources_of(call)
+    event = {"name": call.event_name, "id": call.event_id}
+    creator_report = {"arn": creator.arn, "principal": creator.principal, "type": creator.kind}
+    if not refs:
+        # A supported create call whose record names nothing we can tag (null responseElements
+        # with no usable request name, an older record shape): say so rather than tag nothing
+        # in silence, so the resource can be tagged by hand.
+        logger.warning("no resource named in the record", extra={
+            **call.ids, "event_source": call.event_source,
+            "response_null": call.response is None})
+        note = (f"{call.event_name} record {call.event_id} ({call.event_source}) names no "
+                "resource the auto-tagger can find: tag the new resource by hand")
+        return TargetRun(title=f"{call.event_name} record {call.event_id} names no resource: "
+                               "nothing tagged", severity="warning",
+                         extra={"creator": creator_report, "event": event, "notes": [note]})
     by_service: dict[str, list[str]] = {}
     for ref in refs:
         by_service.setdefault(ref.service, []).append(ref.id)
@@ -73,8 +90,5 @@ def tag_call(call: ApiCall, taggers: Taggers, executor: Executor,
             f"{creator.principal} ({call.event_name})"
     if counts["failed"]:
         title += f"; {counts['failed']} failed"
-    return TargetRun(title=title,
-                     extra={"creator": {"arn": creator.arn, "principal": creator.principal,
-                                        "type": creator.kind},
-                            "event": {"name": call.event_name, "id": call.event_id}},
+    return TargetRun(title=title, extra={"creator": creator_report, "event": event},
                      quiet=not config.report_tagged)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from opskit.actions import count_outcomes
-from opskit.config import CommonConfig
+from opskit.config import CommonConfig, is_account_id, is_region
 from opskit.events import EventError, require_envelope
 from opskit.observability import logger
 
@@ -44,6 +44,19 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _where(event: Mapping[str, Any], detail: Mapping[str, Any], field: str, envelope: str, *,
+           valid: Callable[[str], bool], expected: str) -> str:
+    """The record's account or region: the record's own field, else (older records) the
+    envelope's. A value that is not an account id or a region is refused, never used to assume
+    a role or make a call."""
+    name, value = f"detail.{field}", detail.get(field)
+    if value is None or value == "":
+        name, value = envelope, event.get(envelope)
+    if not isinstance(value, str) or not valid(value):
+        raise EventError(name, value, expected)
+    return value
+
+
 def parse_api_call(event: Mapping[str, Any]) -> ApiCall:
     """Raises EventError naming the field when the record lacks what every CloudTrail call has."""
     require_envelope(dict(event))
@@ -54,13 +67,17 @@ def parse_api_call(event: Mapping[str, Any]) -> ApiCall:
         if not isinstance(detail.get(field), str):
             raise EventError(f"detail.{field}", detail.get(field), "a string")
     response = detail.get("responseElements")
+    account = _where(event, detail, "recipientAccountId", "account", valid=is_account_id,
+                     expected="a 12-digit account id")
+    region = _where(event, detail, "awsRegion", "region", valid=is_region,
+                    expected="a region such as eu-west-1")
     return ApiCall(
         event_id=detail["eventID"],
         event_name=detail["eventName"],
         event_source=detail["eventSource"],
         event_time=detail["eventTime"],
-        region=str(detail.get("awsRegion") or event.get("region") or ""),
-        account=str(detail.get("recipientAccountId") or event.get("account") or ""),
+        region=region,
+        account=account,
         identity=_mapping(detail.get("userIdentity")),
         request=_mapping(detail.get("requestParameters")),
         response=response if isinstance(response, dict) else None,
