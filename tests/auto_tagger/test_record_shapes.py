@@ -9,9 +9,9 @@ from typing import Any
 import boto3
 import pytest
 
-from auto_tagger import app
 from auto_tagger.resources import ResourceRef, resources_of
 from opskit.cloudtrail import parse_api_call
+from tests.auto_tagger.conftest import handle
 from tests.cloudtrail import ACCOUNT, api_call
 from tests.conftest import ApiCalls, FakeLambdaContext, load_event
 
@@ -22,15 +22,6 @@ EXPECTED = {"opskit:creator-arn": f"arn:aws:iam::{ACCOUNT}:user/alice",
 NO_CHANGE = {"done": 0, "planned": 0, "skipped": 0, "failed": 0}
 
 
-@pytest.fixture(autouse=True)
-def _live(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DRY_RUN", "false")
-    monkeypatch.delenv("TARGET_ACCOUNTS", raising=False)
-
-
-def handle(event: dict[str, Any], context: FakeLambdaContext) -> dict[str, Any]:
-    result: dict[str, Any] = app.lambda_handler(event, context)
-    return result
 
 
 def logged(caplog: pytest.LogCaptureFixture, message: str) -> list[dict[str, Any]]:

@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
-from auto_tagger import app
 from auto_tagger.identity import creator_of
+from tests.auto_tagger.conftest import handle
 from tests.cloudtrail import ACCOUNT, ALICE, api_call
 from tests.conftest import EVENTS, ApiCalls, FakeLambdaContext, load_event
 
@@ -19,15 +19,6 @@ EXPECTED = {"opskit:creator-arn": f"arn:aws:iam::{ACCOUNT}:user/alice",
             "opskit:cloudtrail-event-id": "e1d2c3b4-a596-4877-8a9b-0c1d2e3f4a5b"}
 
 
-@pytest.fixture(autouse=True)
-def _live(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DRY_RUN", "false")
-    monkeypatch.delenv("TARGET_ACCOUNTS", raising=False)
-
-
-def handle(event: dict[str, Any], context: FakeLambdaContext) -> dict[str, Any]:
-    result: dict[str, Any] = app.lambda_handler(event, context)
-    return result
 
 
 def ec2_tags(resource: str) -> dict[str, str]:
