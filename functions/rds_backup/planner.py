@@ -87,6 +87,18 @@ def _free_name(wanted: str, kind: str, source_arn: str, region: RegionSnapshots,
                   f"not ours for {source_arn}: {what} is not taken until one is freed")
 
 
+def _claim_name(plan: BackupPlan, action: Action, wanted: str, *, kind: str, source_arn: str,
+                region: RegionSnapshots, what: str) -> str | None:
+    """_free_name, with what it finds recorded in the plan: the conflict (reported critical),
+    and the action failed when no name is free."""
+    chosen, conflict = _free_name(wanted, kind, source_arn, region, what)
+    if conflict is not None:
+        plan.conflicts.append(conflict)
+    if chosen is None:
+        plan.failed.append((action, str(conflict)))
+    return chosen
+
+
 def plan_snapshots(sources: Iterable[Source], snapshots: RegionSnapshots, now: datetime,
                    config: BackupConfig, quotas: Mapping[str, Quota]) -> tuple[BackupPlan, int]:
     """One snapshot per selected database per (UTC) day; returns the plan and how many matched.
@@ -117,13 +129,9 @@ def plan_snapshots(sources: Iterable[Source], snapshots: RegionSnapshots, now: d
         elif is_exempt(source.tags, config.common.exemption_tag_key):
             plan.actions.append(action)  # the executor skips it: no name is needed
         else:
-            chosen, conflict = _free_name(name, source.kind, source.arn, snapshots,
-                                          f"the backup of {source.identifier}")
-            if conflict is not None:
-                plan.conflicts.append(conflict)
-            if chosen is None:
-                plan.failed.append((action, str(conflict)))
-            else:
+            chosen = _claim_name(plan, action, name, kind=source.kind, source_arn=source.arn,
+                                 region=snapshots, what=f"the backup of {source.identifier}")
+            if chosen is not None:
                 plan.actions.append(Action(
                     action.resource, action.resource_type, CREATE, action.reason,
                     {**action.details, "snapshot": chosen}, source.tags))
@@ -294,12 +302,9 @@ def plan_copies(snapshots: Sequence[Snapshot], dr: RegionSnapshots, config: Back
             plan.skipped.append((action, f"no free copy slot ({config.max_concurrent} at once): "
                                          "the next reconcile starts it"))
             continue
-        chosen, conflict = _free_name(name, snapshot.kind, owner.source_arn, dr,
-                                      f"the DR copy of {snapshot.identifier}")
-        if conflict is not None:
-            plan.conflicts.append(conflict)
+        chosen = _claim_name(plan, action, name, kind=snapshot.kind, source_arn=owner.source_arn,
+                             region=dr, what=f"the DR copy of {snapshot.identifier}")
         if chosen is None:
-            plan.failed.append((action, str(conflict)))
             continue
         slots -= 1
         plan.actions.append(Action(action.resource, action.resource_type, COPY, action.reason,

@@ -61,6 +61,18 @@ def test_the_snapshot_of_a_disabled_ami_is_kept(lambda_context: FakeLambdaContex
         SnapshotIds=[snapshot])["Snapshots"]}
 
 
+def cross_region_copy() -> tuple[str, str, str]:
+    """(volume, snapshot, copy): a volume in us-east-1, its snapshot, and that snapshot's copy
+    in eu-west-1, as DR copies are made (all long ago)."""
+    west, east = boto3.client("ec2"), boto3.client("ec2", region_name="us-east-1")
+    with time_machine.travel(LONG_AGO, tick=False):
+        volume = east.create_volume(AvailabilityZone="us-east-1a", Size=20)["VolumeId"]
+        source = east.create_snapshot(VolumeId=volume)["SnapshotId"]
+        copy = west.copy_snapshot(SourceSnapshotId=source, SourceRegion="us-east-1",
+                                  Description=f"[Copied {source} from us-east-1]")["SnapshotId"]
+    return volume, source, copy
+
+
 @pytest.mark.parametrize("covered", ["eu-west-1,us-east-1", "eu-west-1"])
 def test_a_cross_region_copy_of_a_live_volume_is_kept(
         lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch,
@@ -68,12 +80,7 @@ def test_a_cross_region_copy_of_a_live_volume_is_kept(
     """A DR copy in eu-west-1 of a volume that lives in us-east-1. With us-east-1 covered,
     the volume is found there; without, the copy's source cannot be checked: kept either way."""
     monkeypatch.setenv("TARGET_REGIONS", covered)
-    west, east = boto3.client("ec2"), boto3.client("ec2", region_name="us-east-1")
-    with time_machine.travel(LONG_AGO, tick=False):
-        volume = east.create_volume(AvailabilityZone="us-east-1a", Size=20)["VolumeId"]
-        source = east.create_snapshot(VolumeId=volume)["SnapshotId"]
-        copy = west.copy_snapshot(SourceSnapshotId=source, SourceRegion="us-east-1",
-                                  Description=f"[Copied {source} from us-east-1]")["SnapshotId"]
+    _, source, copy = cross_region_copy()
     run(lambda_context)
     assert TAG not in ec2_tags(copy)
     assert TAG not in ec2_tags(source, "us-east-1")
@@ -82,13 +89,9 @@ def test_a_cross_region_copy_of_a_live_volume_is_kept(
 def test_a_cross_region_copy_of_a_deleted_volume_is_marked(
         lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TARGET_REGIONS", "eu-west-1,us-east-1")
-    west, east = boto3.client("ec2"), boto3.client("ec2", region_name="us-east-1")
+    volume, source, copy = cross_region_copy()
     with time_machine.travel(LONG_AGO, tick=False):
-        volume = east.create_volume(AvailabilityZone="us-east-1a", Size=20)["VolumeId"]
-        source = east.create_snapshot(VolumeId=volume)["SnapshotId"]
-        copy = west.copy_snapshot(SourceSnapshotId=source, SourceRegion="us-east-1",
-                                  Description=f"[Copied {source} from us-east-1]")["SnapshotId"]
-        east.delete_volume(VolumeId=volume)
+        boto3.client("ec2", region_name="us-east-1").delete_volume(VolumeId=volume)
     run(lambda_context)
     assert ec2_tags(copy) == {TAG: "2026-11-30"}
     assert ec2_tags(source, "us-east-1") == {TAG: "2026-11-30"}
