@@ -1,7 +1,10 @@
-"""Lambda entry point of the Slack notifier (SQS from the alert topic, EventBridge, Logs)."""
+"""Lambda entry point of the notifier (SQS from the alert topic, EventBridge, Logs, alarm
+actions), posting to Slack and Microsoft Teams."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -10,7 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opskit.observability import start_run
-from slack_notifier.delivery import Poster
+from slack_notifier.delivery import ATTEMPT_SECONDS, SAFETY_MARGIN_SECONDS, Poster
 from slack_notifier.grouping import dispatch_key, merge
 from slack_notifier.notifier import Notifier, WebhookStore
 from slack_notifier.renderers import Incoming
@@ -22,30 +25,108 @@ metrics = Metrics()
 webhook_store = WebhookStore()
 http = requests.Session()  # reused across warm invocations: one TLS handshake
 
+# No notice is started unless one full attempt and the margin still fit in the invocation.
+MIN_SECONDS_TO_START = ATTEMPT_SECONDS + SAFETY_MARGIN_SECONDS
 
-def deliver_batch(notifier: Notifier, records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Each SQS record is one notice, except the reports of one dispatched run (one per target)
-    in the batch, which become one notice. A notice that cannot be delivered returns its
-    records in batchItemFailures, so SQS retries only those."""
+
+class DeliveryFailedError(RuntimeError):
+    """The invocation fails, so the function's Errors alarm sees a dead webhook or an outage:
+    every notice of an SQS batch failed (SQS retries the whole batch, as it would anyway), or
+    any notice of a direct invocation did (Lambda retries it)."""
+
+
+@dataclass
+class _Notice:
+    """One notice to send and the SQS records it stands for."""
+
+    incoming: Incoming
+    message_ids: list[str]
+
+
+def _unwrap(record: Any, index: int) -> tuple[str, Incoming]:
+    """A record's message id and message; a record too odd to unwrap is still shown, as text."""
+    record = record if isinstance(record, dict) else {}
+    message_id = str(record.get("messageId", index))
+    try:
+        return message_id, from_sqs_body(str(record.get("body", "")), record.get("awsRegion"))
+    except Exception as exc:
+        logger.exception("record could not be unwrapped: shown as text")
+        return message_id, Incoming(payload=f"(a message that could not be read: "
+                                            f"{type(exc).__name__})")
+
+
+def _group(records: list[Any]) -> list[_Notice]:
+    """Each record is one notice, except the reports of one dispatched run (one per target),
+    which become one notice."""
     groups: dict[Any, list[tuple[str, Incoming]]] = {}
     for index, record in enumerate(records):
-        incoming = from_sqs_body(str(record.get("body", "")), record.get("awsRegion"))
-        key = dispatch_key(incoming) or index
-        groups.setdefault(key, []).append((str(record.get("messageId", index)), incoming))
-    failures: list[dict[str, str]] = []
-    delivered = 0
+        message_id, incoming = _unwrap(record, index)
+        groups.setdefault(dispatch_key(incoming) or ("record", index), []).append(
+            (message_id, incoming))
+    notices = []
     for members in groups.values():
-        incoming = members[0][1] if len(members) == 1 else merge([m[1] for m in members])
+        ids = [message_id for message_id, _ in members]
+        if len(members) == 1:
+            notices.append(_Notice(members[0][1], ids))
+            continue
+        singles = [incoming for _, incoming in members]
         try:
-            notifier.send(incoming)
-            delivered += 1
+            notices.append(_Notice(merge(singles), ids))
         except Exception:
-            logger.exception("notice not delivered", extra={"records": len(members)})
-            failures.extend({"itemIdentifier": message_id} for message_id, _ in members)
+            logger.exception("dispatched reports could not be merged: sent one by one")
+            notices.extend(_Notice(incoming, [message_id]) for message_id, incoming in members)
+    return notices
+
+
+def deliver_batch(notifier: Notifier, records: list[Any],
+                  remaining_seconds: Callable[[], float] = lambda: float("inf"),
+                  ) -> dict[str, Any]:
+    """Send each notice in turn. A notice that cannot be delivered returns its records in
+    batchItemFailures, so SQS retries only those; when time runs short, the notices not yet
+    started are returned the same way. When nothing at all was delivered, the invocation
+    fails (DeliveryFailedError)."""
+    failures: list[dict[str, str]] = []
+    problems: list[str] = []
+    delivered = 0
+    for notice in _group(records):
+        if remaining_seconds() < MIN_SECONDS_TO_START:
+            logger.warning("time is running short: notice returned to the queue",
+                           extra={"records": len(notice.message_ids)})
+            failures.extend({"itemIdentifier": m} for m in notice.message_ids)
+            problems.append("no time left in the invocation")
+            continue
+        try:
+            notifier.send(notice.incoming)
+            delivered += 1
+        except Exception as exc:
+            logger.exception("notice not delivered", extra={"records": len(notice.message_ids)})
+            failures.extend({"itemIdentifier": m} for m in notice.message_ids)
+            problems.append(str(exc))
     metrics.add_metric(name="NoticesDelivered", unit=MetricUnit.Count, value=delivered)
     if failures:
         metrics.add_metric(name="NoticesFailed", unit=MetricUnit.Count, value=len(failures))
+    if failures and not delivered:
+        raise DeliveryFailedError(f"none of the {len(failures)} record(s) could be delivered, "
+                                  f"first: {problems[0]}; SQS will retry them")
     return {"batchItemFailures": failures}
+
+
+def deliver_direct(notifier: Notifier, incomings: list[Incoming]) -> dict[str, Any]:
+    """Direct invocations (EventBridge rule, Logs subscription, SNS, alarm action): every
+    notice is tried; any failure fails the call, so Lambda retries it."""
+    delivered, problems = [], []
+    for incoming in incomings:
+        try:
+            delivered.append(notifier.send(incoming))
+        except Exception as exc:
+            logger.exception("notice not delivered")
+            problems.append(str(exc))
+    metrics.add_metric(name="NoticesDelivered", unit=MetricUnit.Count, value=len(delivered))
+    if problems:
+        metrics.add_metric(name="NoticesFailed", unit=MetricUnit.Count, value=len(problems))
+        raise DeliveryFailedError(f"{len(problems)} of {len(incomings)} notice(s) could not be "
+                                  f"delivered, first: {problems[0]}")
+    return {"delivered": delivered}
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -53,13 +134,11 @@ def deliver_batch(notifier: Notifier, records: list[dict[str, Any]]) -> dict[str
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = NotifierConfig.from_env()
     start_run(AUTOMATION)
-    notifier = Notifier(config, webhook_store.load(config), Poster(
-        http, remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000))
 
+    def remaining() -> float:
+        return float(context.get_remaining_time_in_millis()) / 1000
+
+    notifier = Notifier(config, webhook_store.load(config), Poster(http, remaining))
     if is_sqs_batch(event):
-        return deliver_batch(notifier, event["Records"])
-    # Direct invocations (EventBridge rule, Logs subscription, SNS): a failure fails the call.
-    delivered = [notifier.send(incoming)
-                 for incoming in from_direct_event(event, config.region)]
-    metrics.add_metric(name="NoticesDelivered", unit=MetricUnit.Count, value=len(delivered))
-    return {"delivered": delivered}
+        return deliver_batch(notifier, event["Records"], remaining)
+    return deliver_direct(notifier, from_direct_event(event, config.region))

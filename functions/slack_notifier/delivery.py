@@ -5,8 +5,11 @@ Nothing here ever puts the webhook URL in a message, a log line or an exception.
 
 from __future__ import annotations
 
+import email.utils
+import math
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,10 +20,17 @@ from opskit.observability import logger
 
 CONNECT_TIMEOUT_SECONDS = 3.05
 READ_TIMEOUT_SECONDS = 10.0
+# The longest one attempt can take: none starts unless this much time (and the margin) is left.
+ATTEMPT_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 0.5
 # Keep this much of the invocation for recording the failure after the last attempt.
 SAFETY_MARGIN_SECONDS = 2.0
+REPLY_MAX_CHARS = 200
+# Answers that say the webhook itself is gone or refused (not this one message): the
+# destination is skipped for the rest of the invocation.
+DEAD_WEBHOOK_STATUSES = frozenset({401, 403, 404, 410})
+_SIGNATURE = re.compile(r"(sig|signature|token)=[^&\s\"']+", re.IGNORECASE)
 
 
 def _sleep(seconds: float) -> None:
@@ -28,19 +38,72 @@ def _sleep(seconds: float) -> None:
 
 
 class DeliveryError(RuntimeError):
-    """The message could not be delivered; the invocation (or SQS record) must fail."""
+    """The message could not be delivered; the invocation (or SQS record) must fail.
+
+    `destination_down` says the webhook itself failed (gone, refused, or still failing after
+    every retry), so the other messages for it in this invocation are not attempted."""
+
+    def __init__(self, message: str, *, destination_down: bool = False) -> None:
+        super().__init__(message)
+        self.destination_down = destination_down
 
 
 class WebhookError(ValueError):
     """A configured webhook URL is unacceptable (the message names the webhook, not its URL)."""
 
 
-def check_webhook(name: str, url: str, allowed_hosts: frozenset[str]) -> str:
-    parts = urlsplit(url)
-    if parts.scheme != "https" or (parts.hostname or "") not in allowed_hosts:
-        raise WebhookError(f"webhook {name!r} is not an https URL on "
-                           f"{', '.join(sorted(allowed_hosts))}")
+def host_allowed(host: str, patterns: Iterable[str]) -> bool:
+    """`hooks.slack.com` matches itself only; `*.logic.azure.com` matches any host under it."""
+    host = host.lower().rstrip(".")
+    for pattern in patterns:
+        pattern = pattern.lower()  # noqa: PLW2901
+        if pattern.startswith("*."):
+            suffix = pattern[1:]
+            if host.endswith(suffix) and len(host) > len(suffix):
+                return True
+        elif host == pattern:
+            return True
+    return False
+
+
+def check_webhook(name: str, url: str, allowed_hosts: Iterable[str]) -> str:
+    hosts = sorted(allowed_hosts)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        parts, port = urlsplit(""), None
+    if (parts.scheme != "https" or port not in (None, 443) or parts.username or parts.password
+            or not host_allowed(parts.hostname or "", hosts)):
+        raise WebhookError(f"webhook {name!r} is not an https URL on {', '.join(hosts)}")
     return url
+
+
+def retry_after_seconds(value: str | None, default: float,
+                        now: Callable[[], float] = time.time) -> float:
+    """Retry-After as delta-seconds or an HTTP date (RFC 9110, 10.2.3); anything else, a
+    negative, infinite or NaN value included, gives `default`."""
+    if value is None:
+        return default
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except (ValueError, OverflowError):
+        seconds = None
+    if seconds is not None:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else default
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return default
+    if when.tzinfo is None:
+        return default
+    return max(when.timestamp() - now(), 0.0)
+
+
+def _reply(response: requests.Response) -> str:
+    """The first characters of the answer, with anything that looks like a signature removed."""
+    return _SIGNATURE.sub(r"\1=…", response.text[:REPLY_MAX_CHARS])
 
 
 @dataclass
@@ -56,35 +119,33 @@ class Poster:
         problem = "no attempt"
         for attempt in range(1, MAX_ATTEMPTS + 1):
             wait = BACKOFF_BASE_SECONDS * 2 ** (attempt - 1)
+            # An attempt never outlives the invocation: the read timeout shrinks to fit.
+            read_timeout = max(1.0, min(READ_TIMEOUT_SECONDS, self.remaining_seconds()
+                                        - SAFETY_MARGIN_SECONDS - CONNECT_TIMEOUT_SECONDS))
             try:
                 response = self.session.post(
-                    url, json=payload, timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS))
+                    url, json=payload, timeout=(CONNECT_TIMEOUT_SECONDS, read_timeout))
             except requests.RequestException as exc:
                 # requests' messages contain the URL: keep only the exception's type.
                 problem = f"{type(exc).__name__} (network error or timeout)"
             else:
                 if response.status_code < 300:
                     return attempt
-                problem = f"HTTP {response.status_code}: {response.text[:200]}"
+                problem = f"HTTP {response.status_code}: {_reply(response)}"
                 if response.status_code == 429:
-                    wait = _retry_after(response, wait)
+                    wait = retry_after_seconds(response.headers.get("Retry-After"), wait)
                 elif response.status_code < 500:
-                    raise DeliveryError(f"webhook {webhook_name!r} refused the message: {problem}")
+                    raise DeliveryError(
+                        f"webhook {webhook_name!r} refused the message: {problem}",
+                        destination_down=response.status_code in DEAD_WEBHOOK_STATUSES)
             logger.warning("delivery attempt failed", extra={
                 "webhook": webhook_name, "attempt": attempt, "problem": problem,
                 "retry_in_seconds": wait})
             if attempt == MAX_ATTEMPTS:
                 break
-            if wait > self.remaining_seconds() - SAFETY_MARGIN_SECONDS - READ_TIMEOUT_SECONDS:
+            if wait + ATTEMPT_SECONDS + SAFETY_MARGIN_SECONDS > self.remaining_seconds():
                 problem += "; no time left to retry"
                 break
             self.sleep(wait)
         raise DeliveryError(f"webhook {webhook_name!r} failed after {attempt} attempt(s): "
-                            f"{problem}")
-
-
-def _retry_after(response: requests.Response, default: float) -> float:
-    try:
-        return max(float(response.headers.get("Retry-After", default)), 0.0)
-    except ValueError:
-        return default
+                            f"{problem}", destination_down=True)

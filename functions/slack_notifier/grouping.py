@@ -16,9 +16,21 @@ def dispatch_key(incoming: Incoming) -> tuple[str, str] | None:
     if not isinstance(payload, dict) or payload.get("schema") != "opskit.report/1":
         return None
     run = payload.get("dispatch")
-    if not isinstance(run, dict) or not run.get("run_id"):
+    automation = payload.get("automation")
+    if (not isinstance(run, dict) or not isinstance(run.get("run_id"), str) or not run["run_id"]
+            or not isinstance(automation, str)):
         return None
-    return str(payload.get("automation", "")), str(run["run_id"])
+    return automation, run["run_id"]
+
+
+def _count(value: Any) -> int:
+    """A report's count, or 0 when it is not a whole number (a malformed report)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _counts(payload: dict[str, Any]) -> dict[str, Any]:
+    counts = payload.get("counts")
+    return counts if isinstance(counts, dict) else {}
 
 
 def merge(reports: Sequence[Incoming]) -> Incoming:
@@ -26,14 +38,14 @@ def merge(reports: Sequence[Incoming]) -> Incoming:
     target (its account and region, title and counts)."""
     payloads: list[dict[str, Any]] = [r.payload for r in reports]
     first = payloads[0]
-    counts = {k: sum(int(p.get("counts", {}).get(k, 0) or 0) for p in payloads)
+    counts = {k: sum(_count(_counts(p).get(k)) for p in payloads)
               for k in ("done", "planned", "skipped", "failed")}
     severity = max((str(p.get("severity", "info")) for p in payloads),
                    key=lambda s: _RANK.get(s, 1))
-    total = first["dispatch"].get("targets") or len(payloads)
+    total = _count(first["dispatch"].get("targets")) or len(payloads)
     lines: list[dict[str, Any]] = []
     for p in sorted(payloads, key=lambda p: (str(p.get("account")), str(p.get("region")))):
-        failed = bool(p.get("counts", {}).get("failed") or p.get("error"))
+        failed = bool(_count(_counts(p).get("failed")) or p.get("error"))
         lines.append({"resource": f"{p.get('account')}/{p.get('region')}",
                       "resource_type": "target", "action": "run",
                       "status": "failed" if failed else "done",

@@ -9,25 +9,35 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
 
+from opskit.config import is_region
 from opskit.observability import logger
 from slack_notifier.renderers import Incoming
 
 
 def _parse_json(text: str) -> Any:
+    """JSON when it is JSON; anything else (not JSON, nested too deeply for the parser, an
+    integer past Python's digit limit) stays the text it was."""
     try:
         return json.loads(text)
-    except (json.JSONDecodeError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return text
 
 
 def from_sns_envelope(envelope: Mapping[str, Any], region: str | None) -> Incoming:
     attributes = {name: str(value.get("Value", "")) for name, value in
                   (envelope.get("MessageAttributes") or {}).items() if isinstance(value, dict)}
-    topic_region = str(envelope.get("TopicArn", "")).split(":")
-    return Incoming(payload=_parse_json(envelope.get("Message", "")),
-                    subject=envelope.get("Subject") or None,
-                    region=topic_region[3] if len(topic_region) > 4 else region,
+    topic_arn = str(envelope.get("TopicArn", "")).split(":")
+    topic_region = topic_arn[3] if len(topic_arn) > 4 else ""
+    subject = envelope.get("Subject")
+    return Incoming(payload=_parse_json(str(envelope.get("Message", ""))),
+                    subject=str(subject) if subject else None,
+                    region=topic_region if is_region(topic_region) else valid_region(region),
                     attributes=attributes)
+
+
+def valid_region(region: Any) -> str | None:
+    """A region name as AWS writes them, else None (it ends up in console links)."""
+    return region if isinstance(region, str) and is_region(region) else None
 
 
 def from_sqs_body(body: str, region: str | None) -> Incoming:
@@ -37,7 +47,7 @@ def from_sqs_body(body: str, region: str | None) -> Incoming:
         return from_sns_envelope(parsed, region)
     if isinstance(parsed, str):
         logger.warning("message is not JSON: shown as text", extra={"length": len(body)})
-    return Incoming(payload=parsed, region=region)
+    return Incoming(payload=parsed, region=valid_region(region))
 
 
 def from_logs_event(event: Mapping[str, Any], region: str) -> Incoming:

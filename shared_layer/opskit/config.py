@@ -11,8 +11,8 @@ from typing import Any
 
 from opskit.tags import TRUE_VALUES
 
-_ACCOUNT_RE = re.compile(r"^\d{12}$")
-_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 _ROLE_NAME_RE = re.compile(r"^[\w+=,.@/-]{1,64}$")
 _PARENT_RE = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
 _QUEUE_URL_RE = re.compile(r"^https://sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/\d{12}/[\w-]{1,80}$")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from opskit.config import CommonConfig, ConfigError, Env
+from opskit.config import CommonConfig, ConfigError, Env, is_account_id, is_region
 
 
 def test_defaults_are_safe() -> None:
@@ -71,3 +71,21 @@ def test_env_integer_bounds_and_json() -> None:
 def test_required_text_without_default_fails() -> None:
     with pytest.raises(ConfigError, match="NEEDED=None is invalid: expected a non-empty value"):
         Env({"NEEDED": "  "}).text("NEEDED")
+
+
+@pytest.mark.parametrize("value", ["eu-west-1", "us-gov-west-1", "cn-north-1", "ap-southeast-5"])
+def test_region_names(value: str) -> None:
+    assert is_region(value)
+
+
+@pytest.mark.parametrize("value", ["eu-west-\u0661", "eu-west-1\n", "evil.example/#", "EU-WEST-1",
+                                   "eu-west-12", ""])
+def test_what_is_not_a_region_name(value: str) -> None:
+    """Only ASCII digits: a region ends up in console links and API endpoints."""
+    assert not is_region(value)
+
+
+@pytest.mark.parametrize(("value", "valid"), [("123456789012", True), ("\u0661" * 12, False),
+                                              ("12345678901", False), ("123456789012\n", False)])
+def test_account_ids(value: str, valid: bool) -> None:
+    assert is_account_id(value) is valid

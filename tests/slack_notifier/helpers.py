@@ -6,13 +6,27 @@ import json
 from typing import Any
 
 import boto3
+import responses
 
 DEFAULT_URL = "https://hooks.slack.com/services/T0AAAA/B0DEFAULT/defaultsecretvalue"
 SECURITY_URL = "https://hooks.slack.com/services/T0AAAA/B0SECURITY/securitysecretvalue"
+TEAMS_URL = ("https://prod-27.westeurope.logic.azure.com:443/workflows/0f3c2a9e8b7d4c1aa5e6f7081920a1b2"
+             "/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun"
+             "&sv=1.0&sig=teamssignaturevalue")
+TEAMS_SECURITY_URL = TEAMS_URL.replace("0f3c2a9e8b7d4c1aa5e6f7081920a1b2",
+                                       "5e4d3c2b1a0948f7a6b5c4d3e2f1a0b9")
 SECRET_NAME = "opskit/slack-webhooks"
+# Time the fake clock spent in `time.sleep` (the delivery retries' waits).
+slept: list[float] = []
 
 
-def create_webhook_secret(value: str | dict[str, str] | None = None) -> None:
+def sent() -> list[tuple[str, dict[str, Any]]]:
+    """Every webhook request so far: (URL, JSON body)."""
+    return [(call.request.url, json.loads(call.request.body or "{}"))
+            for call in responses.calls]  # type: ignore[union-attr]
+
+
+def create_webhook_secret(value: str | dict[str, Any] | None = None) -> None:
     secret = value if value is not None else {"default": DEFAULT_URL, "security": SECURITY_URL}
     boto3.client("secretsmanager").create_secret(
         Name=SECRET_NAME, SecretString=secret if isinstance(secret, str) else json.dumps(secret))

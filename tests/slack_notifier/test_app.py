@@ -4,52 +4,29 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import responses
 
 from slack_notifier import app
-from slack_notifier.delivery import DeliveryError, WebhookError
-from slack_notifier.notifier import WebhookStore
+from slack_notifier.delivery import WebhookError
 from tests.conftest import EVENTS, ApiCalls, FakeLambdaContext, load_event
 from tests.slack_notifier.helpers import (
     ALARM,
     DEFAULT_URL,
     GUARDDUTY,
-    SECRET_NAME,
     SECURITY_URL,
+    TEAMS_SECURITY_URL,
+    TEAMS_URL,
     create_webhook_secret,
+    sent,
+    slept,
     sns_envelope,
     sqs_event,
 )
 
-
-@pytest.fixture(autouse=True)
-def _notifier_env(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    # after moto's own `responses` patch, so Slack calls reach this mock first
-    monkeypatch.setenv("SLACK_WEBHOOK_SECRET", SECRET_NAME)
-    monkeypatch.setenv("ROUTES", json.dumps([{"webhook": "security",
-                                               "source": ["aws.guardduty"]}]))
-    monkeypatch.setenv("ALARM_MENTION", "<!here>")
-    monkeypatch.setattr(app, "webhook_store", WebhookStore())  # a cold cache per test
-    monkeypatch.setattr("slack_notifier.delivery.time.sleep", slept.append)
-    slept.clear()
-    responses.start()
-    responses.post(DEFAULT_URL, body="ok")
-    responses.post(SECURITY_URL, body="ok")
-    yield
-    responses.stop()
-    responses.reset()
-
-
-slept: list[float] = []
-
-
-def sent() -> list[tuple[str, dict[str, object]]]:
-    return [(call.request.url, json.loads(call.request.body or "{}"))
-            for call in responses.calls]  # type: ignore[union-attr]
+pytestmark = pytest.mark.usefixtures("notifier_env")
 
 
 def test_batch_renders_routes_and_mentions(lambda_context: FakeLambdaContext) -> None:
@@ -91,7 +68,7 @@ def test_webhook_never_appears_in_logs(lambda_context: FakeLambdaContext,
     create_webhook_secret()
     app.lambda_handler(sqs_event(sns_envelope(ALARM)), lambda_context)
     responses.replace(responses.POST, DEFAULT_URL, status=500)
-    with pytest.raises(DeliveryError) as info:
+    with pytest.raises(app.DeliveryFailedError) as info:
         app.lambda_handler(GUARDDUTY | {"detail-type": "AWS Health Event",
                                         "source": "aws.health"}, lambda_context)
     output = capsys.readouterr().out + caplog.text + str(info.value)
@@ -125,18 +102,22 @@ def test_bad_webhook_secret_fails_clearly(secret: str | dict[str, str], message:
 
 # ---------------------------------------------------------------- golden files
 SAMPLES = sorted(EVENTS.glob("slack_notifier/*.json"))
-GOLDEN = Path(__file__).parent / "golden"
-WEBHOOK_NAMES = {DEFAULT_URL: "default", SECURITY_URL: "security"}
+# Each sample is rendered twice: to Slack webhooks, and to Teams ones.
+DESTINATIONS = {"golden": {"default": DEFAULT_URL, "security": SECURITY_URL},
+                "golden_teams": {"default": TEAMS_URL, "security": TEAMS_SECURITY_URL}}
 
 
+@pytest.mark.parametrize("folder", DESTINATIONS)
 @pytest.mark.parametrize("path", SAMPLES, ids=[p.stem for p in SAMPLES])
-def test_sample_renders_as_its_golden_file(path: Path, lambda_context: FakeLambdaContext) -> None:
-    """Every sample's Slack payloads, reviewed once and kept; UPDATE_GOLDEN=1 rewrites them."""
-    create_webhook_secret()
+def test_sample_renders_as_its_golden_file(path: Path, folder: str,
+                                           lambda_context: FakeLambdaContext) -> None:
+    """Every sample's payloads, reviewed once and kept; UPDATE_GOLDEN=1 rewrites them."""
+    create_webhook_secret(DESTINATIONS[folder])
+    names = {url: name for name, url in DESTINATIONS[folder].items()}
     result = app.lambda_handler(load_event(f"slack_notifier/{path.name}"), lambda_context)
     assert result.get("batchItemFailures") == [] or result.get("delivered")
-    rendered = [{"webhook": WEBHOOK_NAMES[url], "payload": payload} for url, payload in sent()]
-    golden = GOLDEN / path.name
+    rendered = [{"webhook": names[url], "payload": payload} for url, payload in sent()]
+    golden = Path(__file__).parent / folder / path.name
     if os.environ.get("UPDATE_GOLDEN") == "1":
         golden.parent.mkdir(exist_ok=True)
         golden.write_text(json.dumps(rendered, indent=2, ensure_ascii=False) + "\n")

@@ -12,6 +12,8 @@ from slack_notifier.delivery import (
     Poster,
     WebhookError,
     check_webhook,
+    host_allowed,
+    retry_after_seconds,
 )
 
 URL = "https://hooks.slack.com/services/T0000/B0000/SECRETSECRET"
@@ -107,3 +109,72 @@ def test_only_https_slack_webhooks_are_accepted(url: str) -> None:
     assert url not in str(info.value)
     assert str(info.value) == "webhook 'default' is not an https URL on hooks.slack.com"
     assert check_webhook("x", URL, frozenset({"hooks.slack.com"})) == URL
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-5", "soon", "", "1e400", "9" * 5000,
+                                   "Wed, 31 Nov 2026 25:61:00 GMT", "Mon, 07 Dec 2026 10:00:00"])
+def test_an_unreadable_retry_after_falls_back_to_the_backoff(value: str) -> None:
+    """`Retry-After: nan` used to reach time.sleep, which raises on NaN."""
+    assert retry_after_seconds(value, 0.5) == 0.5
+
+
+def test_retry_after_in_seconds_or_as_an_http_date() -> None:
+    assert retry_after_seconds("7", 0.5) == 7.0
+    assert retry_after_seconds(" 0 ", 0.5) == 0.0
+    # RFC 9110 dates, against a fixed clock
+    now = 1_796_644_800.0  # Mon, 07 Dec 2026 12:00:00 GMT
+    assert retry_after_seconds("Mon, 07 Dec 2026 12:00:30 GMT", 0.5, lambda: now) == 30.0
+    assert retry_after_seconds("Mon, 07 Dec 2026 11:00:00 GMT", 0.5, lambda: now) == 0.0
+
+
+@responses.activate
+def test_429_with_nan_retry_after_waits_the_backoff() -> None:
+    responses.post(URL, status=429, headers={"Retry-After": "nan"})
+    responses.post(URL, body="ok")
+    clock = Clock()
+    assert poster(clock).post("default", URL, {"text": "hi"}) == 2
+    assert clock.slept == [0.5]
+
+
+@responses.activate
+def test_a_retry_after_beyond_the_time_left_is_not_waited_for() -> None:
+    responses.post(URL, status=429, headers={"Retry-After": "3600"})
+    clock = Clock(remaining=60)
+    with pytest.raises(DeliveryError, match="HTTP 429: ; no time left to retry"):
+        poster(clock).post("default", URL, {"text": "hi"})
+    assert clock.slept == []
+
+
+@responses.activate
+def test_an_attempt_never_outlives_the_invocation() -> None:
+    """The read timeout shrinks to the time left (less the margin and the connect time)."""
+    responses.post(URL, body="ok")
+    poster(Clock(remaining=9.5)).post("default", URL, {"text": "hi"})
+    assert responses.calls[0].request.req_kwargs["timeout"] == (3.05, pytest.approx(4.45))
+    poster(Clock(remaining=600)).post("default", URL, {"text": "hi"})
+    assert responses.calls[1].request.req_kwargs["timeout"] == (3.05, 10.0)
+
+
+@responses.activate
+def test_a_reply_that_echoes_a_signature_is_redacted() -> None:
+    responses.post(URL, status=401, body='{"error": "bad sig=abcdef123&sv=1.0"}')
+    with pytest.raises(DeliveryError) as info:
+        poster(Clock()).post("default", URL, {"text": "hi"})
+    assert "abcdef123" not in str(info.value)
+    assert info.value.destination_down
+
+
+@pytest.mark.parametrize(("host", "allowed"), [
+    ("hooks.slack.com", True), ("HOOKS.slack.com", True), ("evilhooks.slack.com", False),
+    ("prod-27.westeurope.logic.azure.com", True), ("logic.azure.com", False),
+    ("evil-logic.azure.com", False), ("logic.azure.com.evil.example", False)])
+def test_host_patterns(host: str, allowed: bool) -> None:
+    assert host_allowed(host, ("hooks.slack.com", "*.logic.azure.com")) is allowed
+
+
+@pytest.mark.parametrize("url", ["https://hooks.slack.com:8443/services/x",
+                                 "https://user:pw@hooks.slack.com/services/x",
+                                 "https://hooks.slack.com:notaport/x"])
+def test_ports_and_credentials_are_refused(url: str) -> None:
+    with pytest.raises(WebhookError):
+        check_webhook("default", url, ("hooks.slack.com",))

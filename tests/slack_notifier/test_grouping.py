@@ -27,7 +27,7 @@ def test_the_reports_of_one_dispatched_run_become_one_message() -> None:
                             "actions": [], "truncated": False,
                             "dispatch": {"run_id": "run-1", "targets": 3}})
 
-    records = [{"messageId": f"m{n}", "body": report(f"11111111111{n}", n == 2),
+    records = [{"messageId": f"m{n}", "body": report(f"11111111111{n}", int(n == 2)),
                 "awsRegion": "eu-west-1", "eventSource": "aws:sqs"} for n in range(3)]
     records.append({"messageId": "other", "body": '{"hello": "world"}',
                     "awsRegion": "eu-west-1", "eventSource": "aws:sqs"})

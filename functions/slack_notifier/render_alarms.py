@@ -1,0 +1,181 @@
+"""CloudWatch alarms, however they arrive: through SNS (`AlarmName`, `NewStateValue`), as the
+EventBridge `CloudWatch Alarm State Change` event, or as the payload an alarm's Lambda action
+sends (`alarmData`). All three render the same way, as `cloudwatch.alarm`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opskit.observability import logger
+from slack_notifier import console_links as links
+from slack_notifier.console_links import valid_account
+from slack_notifier.notice import Notice, Severity
+from slack_notifier.render_common import (
+    Incoming,
+    JsonObject,
+    link,
+    obj,
+    objects,
+    parse_arn,
+    parse_json_text,
+    region_or,
+    text,
+)
+
+ALARM_SEVERITY: dict[str, Severity] = {"ALARM": "critical", "INSUFFICIENT_DATA": "warning",
+                                       "OK": "ok"}
+
+
+def _severity(state: str, name: Any) -> Severity:
+    if state not in ALARM_SEVERITY:
+        logger.warning("unknown alarm state", extra={"state": state, "alarm": name})
+    return ALARM_SEVERITY.get(state, "warning")
+
+
+def _alarm_region(arn: Any, fallback: Any) -> tuple[str | None, bool]:
+    """(region to show, whether a link may be built). An ARN that is there but does not parse
+    (a bogus region or account) gives no link; no ARN at all falls back to `fallback`."""
+    parsed = parse_arn(arn)
+    if parsed is not None:
+        return parsed.region, True
+    region = region_or(fallback)
+    return region, arn in (None, "") and region is not None
+
+
+# ---------------------------------------------------------------- through SNS
+def _alarm_trigger_fields(trigger: JsonObject) -> list[tuple[str, str]]:
+    fields: list[tuple[str, str]] = []
+    comparison = text(trigger.get("ComparisonOperator"))
+    if trigger.get("MetricName"):
+        fields.append(("Metric", f"{trigger.get('Namespace', '')} {trigger['MetricName']}".strip()))
+        dimensions = ", ".join(f"{d.get('name')}={d.get('value')}"
+                               for d in trigger.get("Dimensions") or [] if isinstance(d, dict))
+        if dimensions:
+            fields.append(("Dimensions", dimensions))
+        statistic = trigger.get("Statistic") or trigger.get("ExtendedStatistic") or ""
+        fields.append(("Condition", f"{statistic} {comparison} {trigger.get('Threshold')} "
+                                    f"for {trigger.get('EvaluationPeriods')} x "
+                                    f"{trigger.get('Period')} s".strip()))
+    elif trigger.get("Metrics"):
+        expressions = [m for m in trigger["Metrics"] if isinstance(m, dict)]
+        band = next((m.get("Expression") for m in expressions
+                     if m.get("Id") == trigger.get("ThresholdMetricId")), None)
+        metric: JsonObject = next((m.get("MetricStat", {}).get("Metric", {})
+                                   for m in expressions if m.get("MetricStat")), {})
+        if metric:
+            fields.append(("Metric", f"{metric.get('Namespace', '')} "
+                                     f"{metric.get('MetricName', '')}".strip()))
+        fields.append(("Condition", f"{comparison} {band or ''}".strip()))
+    return fields
+
+
+def render_alarm(alarm: JsonObject, incoming: Incoming) -> Notice:
+    state = text(alarm.get("NewStateValue")) or "UNKNOWN"
+    severity = _severity(state, alarm.get("AlarmName"))
+    name = text(alarm.get("AlarmName")) or "(unnamed alarm)"
+    region, linkable = _alarm_region(alarm.get("AlarmArn"), incoming.region)
+    fields = [("State", f"{alarm.get('OldStateValue', '?')} → {state}")]
+    if alarm.get("AlarmRule"):
+        fields.append(("Rule", text(alarm["AlarmRule"])))
+        children = [c.get("Arn", "").split(":alarm:")[-1] for c in
+                    alarm.get("TriggeringChildren") or [] if isinstance(c, dict)]
+        if children:
+            fields.append(("Triggered by", ", ".join(children)))
+    trigger = alarm.get("Trigger")
+    if isinstance(trigger, dict):
+        fields.extend(_alarm_trigger_fields(trigger))
+    if alarm.get("StateChangeTime"):
+        fields.append(("Since", text(alarm["StateChangeTime"])))
+    description = text(alarm.get("AlarmDescription"))
+    reason = text(alarm.get("NewStateReason"))
+    return Notice(
+        source="cloudwatch.alarm", severity=severity, title=f"{state}: {name}",
+        text="\n".join(part for part in (description, reason) if part),
+        fields=tuple(fields),
+        link=link("Open alarm", links.alarm(region, name)) if linkable else None,
+        account=valid_account(text(alarm.get("AWSAccountId"))), region=region,
+    )
+
+
+# ---------------------------------------------------------------- EventBridge and Lambda action
+def _dimensions(value: Any) -> str:
+    if isinstance(value, dict):  # {"InstanceId": "i-..."} in these payloads
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return ", ".join(f"{d.get('name')}={d.get('value')}" for d in objects(value))
+
+
+def _metric_fields(configuration: JsonObject, reason_data: Any) -> list[tuple[str, str]]:
+    fields: list[tuple[str, str]] = []
+    metrics = objects(configuration.get("metrics"))
+    stat = next((obj(m.get("metricStat")) for m in metrics if m.get("metricStat")), {})
+    metric = obj(stat.get("metric"))
+    if metric:
+        fields.append(("Metric", f"{text(metric.get('namespace'))} "
+                                 f"{text(metric.get('name'))}".strip()))
+        dimensions = _dimensions(metric.get("dimensions"))
+        if dimensions:
+            fields.append(("Dimensions", dimensions))
+    expression = next((text(m.get("expression")) for m in metrics
+                       if m.get("expression") and m.get("returnData", True)), "")
+    expression = expression or next((text(m.get("expression")) for m in metrics
+                                     if m.get("expression")), "")
+    data = obj(reason_data)
+    parts = []
+    if expression:
+        parts.append(expression)
+    elif stat:
+        statistic = text(stat.get("stat") or data.get("statistic"))
+        period = stat.get("period") or data.get("period")
+        parts.append(f"{statistic} over {period} s" if period else statistic)
+    if data.get("threshold") is not None:
+        parts.append(f"threshold {data['threshold']}")
+    if parts:
+        fields.append(("Condition", ", ".join(p for p in parts if p)))
+    return fields
+
+
+def _alarm_state_change(alarm: JsonObject, arn: Any, account: Any, region_hint: Any,
+                        incoming: Incoming) -> Notice:
+    state_obj, previous = obj(alarm.get("state")), obj(alarm.get("previousState"))
+    configuration = obj(alarm.get("configuration"))
+    state = text(state_obj.get("value")) or "UNKNOWN"
+    name = text(alarm.get("alarmName")) or text(arn).split(":alarm:")[-1] or "(unnamed alarm)"
+    severity = _severity(state, name)
+    parsed = parse_arn(arn)
+    region = parsed.region if parsed else region_or(region_hint)
+    linkable = parsed is not None or (arn in (None, "") and region is not None)
+    fields = [("State", f"{text(previous.get('value')) or '?'} → {state}")]
+    reason_data = parse_json_text(state_obj.get("reasonData"))
+    if configuration.get("alarmRule"):
+        fields.append(("Rule", text(configuration["alarmRule"])))
+        children = [text(c.get("arn")).split(":alarm:")[-1]
+                    for c in objects(obj(reason_data).get("triggeringAlarms"))]
+        if any(children):
+            fields.append(("Triggered by", ", ".join(c for c in children if c)))
+    else:
+        fields.extend(_metric_fields(configuration, reason_data))
+    if state_obj.get("timestamp"):
+        fields.append(("Since", text(state_obj["timestamp"])))
+    description = text(configuration.get("description"))
+    reason = text(state_obj.get("reason"))
+    return Notice(
+        source="cloudwatch.alarm", severity=severity, title=f"{state}: {name}",
+        text="\n".join(part for part in (description, reason) if part),
+        fields=tuple(fields),
+        link=link("Open alarm", links.alarm(region, name)) if linkable else None,
+        account=valid_account(text(account)) or (parsed.account if parsed else None),
+        region=region or region_or(incoming.region))
+
+
+def render_alarm_event(event: JsonObject, detail: JsonObject, incoming: Incoming) -> Notice:
+    """EventBridge `CloudWatch Alarm State Change` (the alarm's ARN is in `resources`)."""
+    resources = event.get("resources")
+    arn = next((r for r in resources if isinstance(r, str) and ":alarm:" in r), None) \
+        if isinstance(resources, list) else None
+    return _alarm_state_change(detail, arn, event.get("account"), event.get("region"), incoming)
+
+
+def render_alarm_action(payload: JsonObject, incoming: Incoming) -> Notice:
+    """What an alarm's Lambda action sends: {source, alarmArn, accountId, region, alarmData}."""
+    return _alarm_state_change(obj(payload.get("alarmData")), payload.get("alarmArn"),
+                               payload.get("accountId"), payload.get("region"), incoming)
