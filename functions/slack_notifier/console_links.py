@@ -56,9 +56,18 @@ def _q(value: str) -> str:
     return quote(value, safe="")
 
 
-def is_console_url(url: object) -> bool:
-    """True for an https URL on an AWS console host (a publisher-given URL is linked only then)."""
-    if not isinstance(url, str) or not url.isascii() or any(c in url for c in "\\ \t\r\n<>|"):
+# What a publisher-given URL may point to: the path must start with one of these.
+COST_ANOMALY_PATHS = ("/cost-management/",)
+PIPELINE_ACTION_PATHS = ("/codesuite/", "/codebuild/", "/codedeploy/", "/cloudformation/",
+                         "/lambda/", "/ecs/", "/states/")
+
+
+def is_console_url(url: object, path_prefixes: tuple[str, ...]) -> bool:
+    """True for an https URL on an AWS console host whose path starts with one of
+    `path_prefixes` (a publisher-given URL is linked only then). Refused: a user name,
+    password or port, an `@` anywhere, `.` or `..` segments, empty segments, and
+    percent-encoded dots, slashes or backslashes in the path."""
+    if not isinstance(url, str) or not url.isascii() or any(c in url for c in "\\ \t\r\n<>|@"):
         return False
     try:
         parts = urlsplit(url)
@@ -66,7 +75,15 @@ def is_console_url(url: object) -> bool:
         port = parts.port
     except ValueError:
         return False
-    if parts.scheme != "https" or parts.username or parts.password or port not in (None, 443):
+    if (parts.scheme != "https" or parts.username or parts.password or port is not None
+            or parts.netloc != host):
+        return False
+    path = parts.path
+    segments = path.split("/")[1:]
+    if (any(s in ("", ".", "..") for s in segments[:-1]) or segments[-1:] in ([".."], ["."])
+            or any(e in path.lower() for e in ("%2e", "%2f", "%5c"))):
+        return False
+    if not any(path.startswith(prefix) for prefix in path_prefixes):
         return False
     if host in _CONSOLE_HOSTS:
         return True

@@ -13,6 +13,7 @@ from slack_notifier.notice import Notice, Severity
 from slack_notifier.render_common import (
     Incoming,
     JsonObject,
+    joined,
     link,
     obj,
     objects,
@@ -43,29 +44,39 @@ def _alarm_region(arn: Any, fallback: Any) -> tuple[str | None, bool]:
 
 
 # ---------------------------------------------------------------- through SNS
+def _dimension_pairs(dimensions: Any, name_key: str, value_key: str) -> str:
+    """`name=value, ...`; a dimension without a name or a value is left out."""
+    pairs = ((text(d.get(name_key)), text(d.get(value_key))) for d in objects(dimensions))
+    return ", ".join(f"{name}={value}" for name, value in pairs if name and value)
+
+
 def _alarm_trigger_fields(trigger: JsonObject) -> list[tuple[str, str]]:
     fields: list[tuple[str, str]] = []
     comparison = text(trigger.get("ComparisonOperator"))
-    if trigger.get("MetricName"):
-        fields.append(("Metric", f"{trigger.get('Namespace', '')} {trigger['MetricName']}".strip()))
-        dimensions = ", ".join(f"{d.get('name')}={d.get('value')}"
-                               for d in trigger.get("Dimensions") or [] if isinstance(d, dict))
+    if text(trigger.get("MetricName")):
+        fields.append(("Metric", joined(trigger.get("Namespace"), trigger["MetricName"])))
+        dimensions = _dimension_pairs(trigger.get("Dimensions"), "name", "value")
         if dimensions:
             fields.append(("Dimensions", dimensions))
-        statistic = trigger.get("Statistic") or trigger.get("ExtendedStatistic") or ""
-        fields.append(("Condition", f"{statistic} {comparison} {trigger.get('Threshold')} "
-                                    f"for {trigger.get('EvaluationPeriods')} x "
-                                    f"{trigger.get('Period')} s".strip()))
+        statistic = text(trigger.get("Statistic")) or text(trigger.get("ExtendedStatistic"))
+        periods, period = text(trigger.get("EvaluationPeriods")), text(trigger.get("Period"))
+        duration = (f"for {periods} x {period} s" if periods and period
+                    else f"for {periods} periods" if periods
+                    else f"over {period} s" if period else "")
+        condition = joined(statistic, comparison, trigger.get("Threshold"), duration)
+        if condition:
+            fields.append(("Condition", condition))
     elif trigger.get("Metrics"):
-        expressions = [m for m in trigger["Metrics"] if isinstance(m, dict)]
-        band = next((m.get("Expression") for m in expressions
-                     if m.get("Id") == trigger.get("ThresholdMetricId")), None)
-        metric: JsonObject = next((m.get("MetricStat", {}).get("Metric", {})
+        expressions = objects(trigger["Metrics"])
+        band = next((text(m.get("Expression")) for m in expressions
+                     if m.get("Id") == trigger.get("ThresholdMetricId")), "")
+        # a MetricStat that is not an object raises: the message is shown as JSON
+        metric: JsonObject = next((obj(m["MetricStat"].get("Metric"))
                                    for m in expressions if m.get("MetricStat")), {})
-        if metric:
-            fields.append(("Metric", f"{metric.get('Namespace', '')} "
-                                     f"{metric.get('MetricName', '')}".strip()))
-        fields.append(("Condition", f"{comparison} {band or ''}".strip()))
+        if joined(metric.get("Namespace"), metric.get("MetricName")):
+            fields.append(("Metric", joined(metric.get("Namespace"), metric.get("MetricName"))))
+        if joined(comparison, band):
+            fields.append(("Condition", joined(comparison, band)))
     return fields
 
 
@@ -74,17 +85,19 @@ def render_alarm(alarm: JsonObject, incoming: Incoming) -> Notice:
     severity = _severity(state, alarm.get("AlarmName"))
     name = text(alarm.get("AlarmName")) or "(unnamed alarm)"
     region, linkable = _alarm_region(alarm.get("AlarmArn"), incoming.region)
-    fields = [("State", f"{alarm.get('OldStateValue', '?')} → {state}")]
-    if alarm.get("AlarmRule"):
+    old = text(alarm.get("OldStateValue"))
+    fields = [("State", f"{old} → {state}" if old else state)]
+    if text(alarm.get("AlarmRule")):
         fields.append(("Rule", text(alarm["AlarmRule"])))
-        children = [c.get("Arn", "").split(":alarm:")[-1] for c in
-                    alarm.get("TriggeringChildren") or [] if isinstance(c, dict)]
-        if children:
-            fields.append(("Triggered by", ", ".join(children)))
+        # a child that is not {"Arn": "<string>"} raises: the message is shown as JSON
+        children = [c.get("Arn", "").split(":alarm:")[-1]
+                    for c in objects(alarm.get("TriggeringChildren"))]
+        if any(children):
+            fields.append(("Triggered by", ", ".join(c for c in children if c)))
     trigger = alarm.get("Trigger")
     if isinstance(trigger, dict):
         fields.extend(_alarm_trigger_fields(trigger))
-    if alarm.get("StateChangeTime"):
+    if text(alarm.get("StateChangeTime")):
         fields.append(("Since", text(alarm["StateChangeTime"])))
     description = text(alarm.get("AlarmDescription"))
     reason = text(alarm.get("NewStateReason"))
@@ -100,8 +113,8 @@ def render_alarm(alarm: JsonObject, incoming: Incoming) -> Notice:
 # ---------------------------------------------------------------- EventBridge and Lambda action
 def _dimensions(value: Any) -> str:
     if isinstance(value, dict):  # {"InstanceId": "i-..."} in these payloads
-        return ", ".join(f"{k}={v}" for k, v in value.items())
-    return ", ".join(f"{d.get('name')}={d.get('value')}" for d in objects(value))
+        return ", ".join(f"{text(k)}={text(v)}" for k, v in value.items() if text(k) and text(v))
+    return _dimension_pairs(value, "name", "value")
 
 
 def _metric_fields(configuration: JsonObject, reason_data: Any) -> list[tuple[str, str]]:
@@ -110,8 +123,8 @@ def _metric_fields(configuration: JsonObject, reason_data: Any) -> list[tuple[st
     stat = next((obj(m.get("metricStat")) for m in metrics if m.get("metricStat")), {})
     metric = obj(stat.get("metric"))
     if metric:
-        fields.append(("Metric", f"{text(metric.get('namespace'))} "
-                                 f"{text(metric.get('name'))}".strip()))
+        if joined(metric.get("namespace"), metric.get("name")):
+            fields.append(("Metric", joined(metric.get("namespace"), metric.get("name"))))
         dimensions = _dimensions(metric.get("dimensions"))
         if dimensions:
             fields.append(("Dimensions", dimensions))
@@ -125,10 +138,10 @@ def _metric_fields(configuration: JsonObject, reason_data: Any) -> list[tuple[st
         parts.append(expression)
     elif stat:
         statistic = text(stat.get("stat") or data.get("statistic"))
-        period = stat.get("period") or data.get("period")
-        parts.append(f"{statistic} over {period} s" if period else statistic)
-    if data.get("threshold") is not None:
-        parts.append(f"threshold {data['threshold']}")
+        period = text(stat.get("period") or data.get("period"))
+        parts.append(joined(statistic, f"over {period} s" if period else ""))
+    if text(data.get("threshold")):
+        parts.append(f"threshold {text(data['threshold'])}")
     if parts:
         fields.append(("Condition", ", ".join(p for p in parts if p)))
     return fields
@@ -144,9 +157,10 @@ def _alarm_state_change(alarm: JsonObject, arn: Any, account: Any, region_hint: 
     parsed = parse_arn(arn)
     region = parsed.region if parsed else region_or(region_hint)
     linkable = parsed is not None or (arn in (None, "") and region is not None)
-    fields = [("State", f"{text(previous.get('value')) or '?'} → {state}")]
+    old = text(previous.get("value"))
+    fields = [("State", f"{old} → {state}" if old else state)]
     reason_data = parse_json_text(state_obj.get("reasonData"))
-    if configuration.get("alarmRule"):
+    if text(configuration.get("alarmRule")):
         fields.append(("Rule", text(configuration["alarmRule"])))
         children = [text(c.get("arn")).split(":alarm:")[-1]
                     for c in objects(obj(reason_data).get("triggeringAlarms"))]
@@ -154,7 +168,7 @@ def _alarm_state_change(alarm: JsonObject, arn: Any, account: Any, region_hint: 
             fields.append(("Triggered by", ", ".join(c for c in children if c)))
     else:
         fields.extend(_metric_fields(configuration, reason_data))
-    if state_obj.get("timestamp"):
+    if text(state_obj.get("timestamp")):
         fields.append(("Since", text(state_obj["timestamp"])))
     description = text(configuration.get("description"))
     reason = text(state_obj.get("reason"))

@@ -26,24 +26,31 @@ def backup_job(kind: str, detail: JsonObject, region: str | None, account: str |
                shown_region: str | None) -> Notice:
     state = text(detail.get("state") or detail.get("status")).upper()
     job_id = text(detail.get(_ID_KEY[kind]))
-    # A restore job names what it restores from (the recovery point) and, once done, what it
-    # created; the other jobs name the resource backed up or copied.
-    resource = text(detail.get("resourceArn") or detail.get("createdResourceArn")
-                    or detail.get("recoveryPointArn"))
+    resource_type = text(detail.get("resourceType"))
+    created = text(detail.get("createdResourceArn"))
+    resource = text(detail.get("resourceArn"))
     vault = text(detail.get("backupVaultName")) or _resource_name(
         text(detail.get("destinationBackupVaultArn") or detail.get("backupVaultArn")))
-    fields = [("State", state or "-"), ("Resource type", text(detail.get("resourceType")) or "-"),
-              ("Resource", resource or "-")]
+    fields = [("State", state or "-"), ("Resource type", resource_type or "-")]
+    if kind == "restore":
+        # A restore job restores from a recovery point and, once done, names what it created.
+        recovery_point = text(detail.get("recoveryPointArn"))
+        fields.append(("Recovery point", recovery_point or "-"))
+        if created:
+            fields.append(("Created resource", created))
+        what = _resource_name(created) or resource_type or "resource"
+    else:
+        fields.append(("Resource", resource or "-"))
+        what = _resource_name(resource) or resource_type or "resource"
     if vault:
         fields.append(("Vault", vault))
-    if detail.get("sourceBackupVaultArn") and kind == "copy":
+    if text(detail.get("sourceBackupVaultArn")) and kind == "copy":
         fields.append(("From vault", _resource_name(text(detail["sourceBackupVaultArn"]))))
     fields.append(("Job", job_id or "-"))
     errors = detail.get("errors")
     message = text(detail.get("statusMessage"))
     if isinstance(errors, list) and errors:
-        message = "\n".join([message, *(text(e) for e in errors)]).strip()
-    what = _resource_name(resource) or text(detail.get("resourceType")) or "resource"
+        message = "\n".join([message, *(text(e) for e in errors if text(e))]).strip()
     return Notice(
         source="aws.backup", severity=BACKUP_SEVERITY.get(state, "info"),
         title=f"{kind.capitalize()} job {state or '?'}: {what}", text=message,
@@ -68,18 +75,18 @@ def _after(label: str, message: str) -> str:
 def render_backup_sns(message: str, incoming: Incoming) -> Notice:
     attributes = incoming.attributes
     kind = _SNS_KIND[attributes["EventType"]]
-    raw_state = attributes.get("State", "").upper()
+    raw_state = text(attributes.get("State")).upper()
     state = _SNS_STATE.get(raw_state, raw_state)
     resource = _after("Resource ARN", message)
-    job_id = attributes.get("Id") or _after(r"(?:BackupJob|CopyJob|RestoreJob) ID", message)
+    job_id = text(attributes.get("Id")) or _after(r"(?:BackupJob|CopyJob|RestoreJob) ID", message)
     arn = parse_arn(resource)
     region = region_or(incoming.region)
     fields = [("State", state or "-"), ("Resource", resource or "-"), ("Job", job_id or "-")]
     recovery_point = _after("Recovery point ARN", message)
     if recovery_point:
         fields.append(("Recovery point", recovery_point))
-    if attributes.get("StartTime"):
-        fields.append(("Started", attributes["StartTime"]))
+    if text(attributes.get("StartTime")):
+        fields.append(("Started", text(attributes["StartTime"])))
     what = _resource_name(resource) or "resource"
     return Notice(
         source="aws.backup", severity=BACKUP_SEVERITY.get(state, "info"),

@@ -27,7 +27,24 @@ class Incoming:
 
 
 def text(value: Any) -> str:
-    return "" if value is None else str(value)
+    """A scalar as text: a string as it is, a number as Python writes it, a boolean as
+    `true`/`false`. Anything else (null, an object or a list where a scalar is expected) is
+    "", so that renderers leave the part out rather than print `None` or a Python repr."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        try:
+            return str(value)
+        except ValueError:  # an integer past Python's digit limit
+            return ""
+    return ""
+
+
+def joined(*parts: Any, sep: str = " ") -> str:
+    """The parts that are not empty, as text, joined by `sep`."""
+    return sep.join(t for t in (text(p) for p in parts) if t)
 
 
 def obj(value: Any) -> JsonObject:

@@ -12,6 +12,7 @@ from slack_notifier.notice import Notice, Severity
 from slack_notifier.render_common import (
     Incoming,
     JsonObject,
+    joined,
     link,
     money,
     number,
@@ -88,7 +89,7 @@ def anomaly_severity(impact: JsonObject) -> Severity:
 
 def _cause(cause: JsonObject) -> str:
     account = text(cause.get("linkedAccount"))
-    if cause.get("linkedAccountName"):
+    if text(cause.get("linkedAccountName")):
         account = f"{account} ({text(cause['linkedAccountName'])})"
     parts = [text(cause.get(k)) for k in ("service", "region", "usageType")]
     return " · ".join(p for p in [*parts, account] if p) or "-"
@@ -96,7 +97,7 @@ def _cause(cause: JsonObject) -> str:
 
 def _anomaly_link(data: JsonObject) -> str:
     given = data.get("anomalyDetailsLink")
-    if links.is_console_url(given):
+    if links.is_console_url(given, links.COST_ANOMALY_PATHS):
         return text(given)
     monitor = _MONITOR_ARN.fullmatch(text(data.get("monitorArn")))
     anomaly = text(data.get("anomalyId"))
@@ -111,27 +112,31 @@ def cost_anomaly_event(data: JsonObject) -> Notice:
     total = number(impact.get("totalImpact"))
     monitor = text(data.get("monitorName")) or "cost monitor"
     where = text(causes[0].get("service")) if causes else ""
-    title = (f"Cost anomaly: ${money(total)} above expected"
+    # A negative impact is spend below what was expected: said so, with the absolute amount.
+    direction = "below" if total is not None and total < 0 else "above"
+    title = (f"Cost anomaly: ${money(abs(total))} {direction} expected"
              if total is not None else "Cost anomaly") + (f" in {where}" if where else "") \
         + f" ({monitor})"
     fields = [("Monitor", monitor)]
     percentage = number(impact.get("totalImpactPercentage"))
     if total is not None:
-        fields.append(("Impact", f"${money(total)}" + (
-            f" ({percentage:g}% above expected)" if percentage is not None else "")))
-    if impact.get("totalActualSpend") is not None:
-        fields.append(("Spend", f"${money(impact['totalActualSpend'])} actual, "
-                                f"${money(impact.get('totalExpectedSpend'))} expected"))
-    if impact.get("maxImpact") is not None:
+        fields.append(("Impact", f"${money(abs(total))}" + (
+            f" ({abs(percentage):g}% {direction} expected)" if percentage is not None else "")))
+    actual = number(impact.get("totalActualSpend"))
+    expected = number(impact.get("totalExpectedSpend"))
+    spend = joined(f"${money(actual)} actual" if actual is not None else "",
+                   f"${money(expected)} expected" if expected is not None else "", sep=", ")
+    if spend:
+        fields.append(("Spend", spend))
+    if number(impact.get("maxImpact")) is not None:
         fields.append(("Max daily impact", f"${money(impact['maxImpact'])}"))
-    period = " → ".join(text(data.get(k)) for k in ("anomalyStartDate", "anomalyEndDate")
-                        if data.get(k))
+    period = joined(data.get("anomalyStartDate"), data.get("anomalyEndDate"), sep=" → ")
     if period:
         fields.append(("Period", period))
     score = obj(data.get("anomalyScore"))
-    if score:
-        fields.append(("Score", f"{text(score.get('currentScore'))} "
-                                f"(max {text(score.get('maxScore'))})"))
+    current, most = text(score.get("currentScore")), text(score.get("maxScore"))
+    if current or most:
+        fields.append(("Score", joined(current, f"(max {most})" if most else "")))
     if causes:
         fields.append(("Root cause", _cause(causes[0])))
     return Notice(

@@ -21,6 +21,7 @@ from slack_notifier.render_backup import backup_job
 from slack_notifier.render_common import (
     Incoming,
     JsonObject,
+    joined,
     link,
     number,
     obj,
@@ -62,7 +63,7 @@ def _pipeline(ev: Event) -> Notice:
     pipeline, execution = text(detail.get("pipeline")), text(detail.get("execution-id"))
     return ev.notice(
         source="aws.codepipeline", severity=PIPELINE_SEVERITY.get(state, "info"),
-        title=f"Pipeline {pipeline} {state}",
+        title=joined("Pipeline", pipeline, state),
         fields=(("Pipeline", pipeline), ("Execution", execution), ("State", state)),
         link=link("Open execution", links.pipeline_execution(ev.region, pipeline, execution)))
 
@@ -75,23 +76,24 @@ def _pipeline_step(ev: Event) -> Notice:
     stage, action = text(detail.get("stage")), text(detail.get("action"))
     kind = obj(detail.get("type"))
     result = obj(detail.get("execution-result"))
-    where = f"action {stage}/{action}" if action else f"stage {stage}"
+    where = f"action {joined(stage, action, sep='/')}" if action else joined("stage", stage)
     fields = [("Pipeline", pipeline), ("Stage", stage)]
     if action:
         fields.append(("Action", action))
-        provider = " ".join(text(kind.get(k)) for k in ("owner", "provider") if kind.get(k))
+        provider = joined(kind.get("owner"), kind.get("provider"))
         if provider:
             category = text(kind.get("category"))
             fields.append(("Provider", f"{provider} ({category})" if category else provider))
     fields += [("Execution", execution), ("State", state)]
-    if result.get("error-code"):
+    if text(result.get("error-code")):
         fields.append(("Error code", text(result["error-code"])))
     external = result.get("external-execution-url")
-    if links.is_console_url(external):  # publisher-controlled: shown only on a console host
+    # publisher-controlled: shown only on a console host, under a service path
+    if links.is_console_url(external, links.PIPELINE_ACTION_PATHS):
         fields.append(("Details", text(external)))
     return ev.notice(
         source="aws.codepipeline", severity=STAGE_SEVERITY.get(state, "info"),
-        title=f"Pipeline {pipeline} {where} {state}",
+        title=joined("Pipeline", pipeline, where, state),
         text=text(result.get("external-execution-summary")), fields=tuple(fields),
         link=link("Open execution", links.pipeline_execution(ev.region, pipeline, execution)))
 
@@ -106,10 +108,13 @@ def _codebuild(ev: Event) -> Notice:
     build_id = text(detail.get("build-id")).split("/")[-1]
     phase = text(detail.get("current-phase"))
     fields = [("Project", project), ("Status", status)]
+    context = text(detail.get("current-phase-context")).strip()
     if phase:
-        fields.append(("Phase", f"{phase} ({detail.get('current-phase-context', '')})".strip()))
+        # AWS sends the literal "[: ]" when there is no context
+        empty = context.replace(" ", "") in ("", "[:]", "[]")
+        fields.append(("Phase", phase if empty else f"{phase} ({context})"))
     return ev.notice(
-        source="aws.codebuild", severity=severity, title=f"Build {project} {status}",
+        source="aws.codebuild", severity=severity, title=joined("Build", project, status),
         fields=tuple(fields),
         link=link("Open build", links.codebuild_build(ev.region, ev.account, project,
                                                       build_id)))
@@ -123,8 +128,8 @@ def _codedeploy(ev: Event) -> Notice:
     deployment = text(detail.get("deploymentId"))
     return ev.notice(
         source="aws.codedeploy", severity=severity,
-        title=f"Deployment {detail.get('application', '')}/"
-              f"{detail.get('deploymentGroup', '')} {state}",
+        title=joined("Deployment", joined(detail.get("application"),
+                                          detail.get("deploymentGroup"), sep="/"), state),
         fields=(("Application", text(detail.get("application"))),
                 ("Deployment group", text(detail.get("deploymentGroup"))),
                 ("Deployment", deployment), ("State", state)),
@@ -135,20 +140,23 @@ def _codedeploy(ev: Event) -> Notice:
 def _ecs_task(ev: Event) -> Notice:
     detail = ev.detail
     containers = objects(detail.get("containers"))
-    failed = [c for c in containers if c.get("exitCode") not in (0, None)]
+    exited = [(text(c.get("name")) or "?", number(c.get("exitCode"))) for c in containers]
+    exited_codes = [(name, code) for name, code in exited if code is not None]
+    failed = [code for _, code in exited_codes if code != 0]
     stop_code = text(detail.get("stopCode"))
     severity: Severity = ("warning" if failed or stop_code in (
         "TaskFailedToStart", "EssentialContainerExited") else "info")
     cluster = text(detail.get("clusterArn")).split("/")[-1]
     task_id = text(detail.get("taskArn")).split("/")[-1]
     group = text(detail.get("group")) or task_id
-    exits = ", ".join(f"{c.get('name')}={c.get('exitCode')}" for c in containers)
+    # containers that never started (TaskFailedToStart, CannotPullContainerError) have no code
+    exits = ", ".join(f"{name}={code:g}" for name, code in exited_codes)
     fields = [("Cluster", cluster), ("Task", task_id), ("Stop code", stop_code or "-")]
     if exits:
         fields.append(("Exit codes", exits))
     return ev.notice(
         source="aws.ecs", severity=severity,
-        title=f"ECS task {detail.get('lastStatus', '')} in {group}",
+        title=joined("ECS task", detail.get("lastStatus"), "in" if group else "", group),
         text=text(detail.get("stoppedReason")), fields=tuple(fields),
         link=link("Open task", links.ecs_task(ev.region, cluster, task_id)))
 
@@ -185,9 +193,10 @@ def _ecs_service(ev: Event) -> Notice:
         fields.append(("Deployment", deployment))
     reasons = detail.get("reasons")
     if isinstance(reasons, list) and reasons:
-        fields.append(("Reasons", ", ".join(text(r) for r in reasons)))
+        fields.append(("Reasons", joined(*reasons, sep=", ") or "-"))
     arns = detail.get("capacityProviderArns")
-    providers = [text(a).split("/")[-1] for a in arns] if isinstance(arns, list) else []
+    providers = [text(a).split("/")[-1] for a in arns if text(a)] \
+        if isinstance(arns, list) else []
     if providers:
         fields.append(("Capacity providers", ", ".join(providers)))
     tab = "deployments" if deployment else "health"
@@ -205,14 +214,15 @@ def _guardduty(ev: Event) -> Notice:
     level = number(detail.get("severity", 0)) or 0.0
     severity: Severity = "critical" if level >= 7 else "warning" if level >= 4 else "info"
     label = "High" if level >= 7 else "Medium" if level >= 4 else "Low"
-    resource = detail.get("resource") or {}
+    resource = detail.get("resource")
+    kind = text(obj(resource).get("resourceType") if isinstance(resource, dict) else resource)
     return ev.notice(
         source="aws.guardduty", severity=severity,
-        title=f"GuardDuty: {detail.get('title', detail.get('type', 'finding'))}",
+        title="GuardDuty: " + (text(detail.get("title")) or text(detail.get("type"))
+                               or "finding"),
         text=text(detail.get("description")),
         fields=(("Type", text(detail.get("type"))), ("Severity", f"{label} ({level:g})"),
-                ("Resource", text(resource.get("resourceType") if isinstance(resource, dict)
-                                  else resource))),
+                ("Resource", kind)),
         link=link("Open finding", links.guardduty_finding(ev.region, text(detail.get("id")))))
 
 
@@ -220,12 +230,12 @@ def _health(ev: Event) -> Notice:
     detail = ev.detail
     category = text(detail.get("eventTypeCategory"))
     severity: Severity = "warning" if category == "issue" else "info"
-    descriptions = detail.get("eventDescription") or []
-    description = next((text(d.get("latestDescription")) for d in descriptions
-                        if isinstance(d, dict)), "")
+    description = next((text(d.get("latestDescription"))
+                        for d in objects(detail.get("eventDescription"))), "")
     return ev.notice(
         source="aws.health", severity=severity,
-        title=f"AWS Health: {detail.get('service', '')} {detail.get('eventTypeCode', '')}",
+        title="AWS Health: " + (joined(detail.get("service"), detail.get("eventTypeCode"))
+                                or "event"),
         text=description,
         fields=(("Category", category), ("Status", text(detail.get("statusCode"))),
                 ("Start", text(detail.get("startTime")))),
@@ -237,7 +247,8 @@ def _ec2_state(ev: Event) -> Notice:
     instance = text(ev.detail.get("instance-id"))
     severity: Severity = "warning" if state in ("terminated", "shutting-down") else "info"
     return ev.notice(
-        source="aws.ec2", severity=severity, title=f"EC2 {instance} is {state}",
+        source="aws.ec2", severity=severity,
+        title=f"EC2 {instance or 'instance'}" + (f" is {state}" if state else ""),
         fields=(("Instance", instance), ("State", state)),
         link=link("Open instance", links.ec2_instance(ev.region, instance)))
 
@@ -294,11 +305,12 @@ def render_event(event: JsonObject, incoming: Incoming) -> Notice:
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             logger.warning("event not in its usual shape", extra={"error": repr(exc),
                                                                   "source": event.get("source")})
-    scalars = [(key, text(value)) for key, value in detail.items()
-               if isinstance(value, str | int | float | bool)][:10]
+    scalars = [(text(key), text(value)) for key, value in detail.items()
+               if isinstance(value, str | int | float | bool) and text(value)][:10]
     return Notice(
         source=text(event.get("source")) or "eventbridge", severity="info",
-        title=f"{event.get('detail-type', 'Event')} ({event.get('source', 'unknown source')})",
+        title=f"{text(event.get('detail-type')) or 'Event'} "
+              f"({text(event.get('source')) or 'unknown source'})",
         fields=tuple(scalars), account=account, region=region or region_or(incoming.region))
 
 
@@ -313,12 +325,12 @@ def render_codestar(payload: JsonObject, incoming: Incoming) -> Notice:
     notice = render_event(event, incoming)
     extra = obj(payload.get("additionalAttributes"))
     fields = list(notice.fields)
-    if extra.get("failedStage"):
+    if text(extra.get("failedStage")):
         fields.append(("Failed stage", text(extra["failedStage"])))
     lines = list(notice.lines)
     for action in objects(extra.get("failedActions")):
         info = text(action.get("additionalInformation"))
-        lines.append(f":x: {text(action.get('action'))}" + (f": {info}" if info else ""))
+        lines.append(":x: " + (text(action.get("action")) or "?") + (f": {info}" if info else ""))
     rule = parse_arn(payload.get("notificationRuleArn"))
     if rule is not None and "notificationrule/" in rule.resource:
         fields.append(("Notification rule", rule.resource.split("/")[-1]))

@@ -15,7 +15,17 @@ from slack_notifier.console_links import valid_account
 from slack_notifier.notice import SEVERITIES, Notice
 from slack_notifier.render_alarms import render_alarm, render_alarm_action
 from slack_notifier.render_backup import is_backup_sns, render_backup_sns
-from slack_notifier.render_common import Incoming, JsonObject, link, obj, region_or, text
+from slack_notifier.render_common import (
+    Incoming,
+    JsonObject,
+    joined,
+    link,
+    number,
+    obj,
+    objects,
+    region_or,
+    text,
+)
 from slack_notifier.render_cost import (
     is_budgets_text,
     is_cost_anomaly,
@@ -32,13 +42,16 @@ __all__ = ["Incoming", "JsonObject", "render", "render_alarm", "render_event", "
 def render_logs(data: JsonObject, incoming: Incoming) -> Notice:
     group = text(data.get("logGroup"))
     stream = text(data.get("logStream")) or None
-    events = [e for e in data.get("logEvents") or [] if isinstance(e, dict)]
+    events = objects(data.get("logEvents"))
+    filters = data.get("subscriptionFilters")
     region = region_or(incoming.region)
     return Notice(
         source="cloudwatch.logs", severity="warning",
-        title=f"{len(events)} log event{'s' if len(events) != 1 else ''} in {group}",
-        fields=(("Log group", group), ("Stream", stream or "-"),
-                ("Filter", ", ".join(data.get("subscriptionFilters") or []) or "-")),
+        title=f"{len(events)} log event{'s' if len(events) != 1 else ''}"
+              + (f" in {group}" if group else ""),
+        fields=(("Log group", group or "-"), ("Stream", stream or "-"),
+                # filter names that are not strings raise: the message is shown as JSON
+                ("Filter", ", ".join(filters or []) or "-")),
         lines=tuple(text(e.get("message")).rstrip() for e in events),
         link=link("Open log stream", links.log_stream(region, group, stream)),
         account=valid_account(data.get("owner")), region=region)
@@ -62,24 +75,25 @@ def render_report(report: JsonObject, incoming: Incoming) -> Notice:
         severity = "warning"
     counts = obj(report.get("counts"))
     lines = []
-    for action in report.get("actions") or []:
-        if not isinstance(action, dict):
-            continue
+    for action in objects(report.get("actions")):
         status = text(action.get("status"))
-        details = obj(action.get("details"))
-        note = f" ({details['note']})" if details.get("note") else ""
-        lines.append(f"{_STATUS_MARK.get(status, '-')} {status} {action.get('action')} "
-                     f"{action.get('resource_type')} `{action.get('resource')}`: "
-                     f"{action.get('reason', '')}{note}")
+        resource = text(action.get("resource"))
+        head = joined(_STATUS_MARK.get(status, "-"), status, action.get("action"),
+                      action.get("resource_type"), f"`{resource}`" if resource else "")
+        tail = joined(action.get("reason"),
+                      f"({text(obj(action.get('details')).get('note'))})"
+                      if text(obj(action.get("details")).get("note")) else "")
+        lines.append(f"{head}: {tail}" if tail else head)
     if report.get("truncated"):
         lines.append("... more actions were left out of the report (see the function's logs)")
     mode = "dry-run (nothing changed)" if report.get("dry_run") else "live"
     return Notice(
         source="opskit.report", severity=severity,  # type: ignore[arg-type]
-        title=text(report.get("title")) or f"{report.get('automation')} report",
+        title=text(report.get("title")) or joined(report.get("automation"), "report"),
         text=text(report.get("error")) or _notes(report.get("notes")),
-        fields=(("Automation", text(report.get("automation"))), ("Mode", mode),
-                ("Counts", ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "none")),
+        fields=(("Automation", text(report.get("automation")) or "-"), ("Mode", mode),
+                ("Counts", ", ".join(f"{text(n)} {k}" for k, n in counts.items()
+                                     if number(n)) or "none")),
         lines=tuple(lines), account=valid_account(report.get("account")),
         region=region_or(report.get("region")))
 

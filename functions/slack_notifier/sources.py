@@ -24,8 +24,9 @@ def _parse_json(text: str) -> Any:
 
 
 def from_sns_envelope(envelope: Mapping[str, Any], region: str | None) -> Incoming:
-    attributes = {name: str(value.get("Value", "")) for name, value in
-                  (envelope.get("MessageAttributes") or {}).items() if isinstance(value, dict)}
+    raw = envelope.get("MessageAttributes")
+    attributes = {str(name): str(value.get("Value") or "") for name, value in
+                  (raw.items() if isinstance(raw, dict) else ()) if isinstance(value, dict)}
     topic_arn = str(envelope.get("TopicArn", "")).split(":")
     topic_region = topic_arn[3] if len(topic_arn) > 4 else ""
     subject = envelope.get("Subject")

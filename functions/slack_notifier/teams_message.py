@@ -33,7 +33,8 @@ CONTEXT_MAX_CHARS = 500
 
 MARKER = {"critical": "🔴", "warning": "⚠️", "info": "ℹ️", "ok": "✅"}  # noqa: RUF001
 STYLE = {"critical": "attention", "warning": "warning", "info": "accent", "ok": "good"}
-# The Slack emoji codes that opskit reports put in front of their action lines.
+# The Slack emoji codes that renderers put in front of list lines (report actions, CodeStar's
+# failed actions): Teams shows them as the emoji.
 _SLACK_EMOJI = {":white_check_mark:": "✅", ":memo:": "📝", ":fast_forward:": "⏩", ":x:": "❌"}
 _AT_TAG = re.compile(r"<(?=/?at\b)", re.IGNORECASE)
 _WORD_JOINER = "\u2060"
@@ -93,9 +94,8 @@ def _lines(notice: Notice) -> list[dict[str, Any]]:
     used = shown = 0
     for raw in notice.lines:
         line = raw
-        if notice.source == "opskit.report":
-            mark, _, rest = line.partition(" ")
-            line = f"{_SLACK_EMOJI[mark]} {rest}" if mark in _SLACK_EMOJI else line
+        mark, _, rest = line.partition(" ")  # report and CodeStar lines start with a code
+        line = f"{_SLACK_EMOJI[mark]} {rest}" if mark in _SLACK_EMOJI else line
         line = clip(line, LINE_MAX_CHARS)
         if used + len(line) > LINES_MAX_CHARS:
             break

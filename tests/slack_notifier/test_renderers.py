@@ -490,3 +490,174 @@ def test_render_never_raises(payload: Any) -> None:
     notice = render(Incoming(payload, subject="s"))
     assert isinstance(notice, Notice)
     assert to_slack(notice)["attachments"]
+
+
+# ---------------------------------------------------------------- review fixes
+SH_IMPORTED = "Security Hub Findings - Imported"
+
+
+@pytest.mark.parametrize(("workflow", "record", "severity"), [
+    ("NEW", "ACTIVE", "critical"), ("NOTIFIED", "ACTIVE", "critical"), (None, None, "critical"),
+    ("RESOLVED", "ACTIVE", "ok"), ("NEW", "ARCHIVED", "ok"), ("SUPPRESSED", "ACTIVE", "info"),
+    ("SUPPRESSED", "ARCHIVED", "ok")])
+def test_securityhub_closed_findings_do_not_page(workflow: str | None, record: str | None,
+                                                 severity: str) -> None:
+    one = finding({"Label": "CRITICAL"})
+    if workflow:
+        one["Workflow"] = {"Status": workflow}
+    if record:
+        one["RecordState"] = record
+    notice = render(Incoming(event("aws.securityhub", SH_IMPORTED, {"findings": [one]})))
+    assert notice.severity == severity
+    if workflow:
+        assert field(notice, "Workflow") == workflow
+    if record == "ARCHIVED":
+        assert field(notice, "Record state") == "ARCHIVED"
+
+
+def test_securityhub_batch_takes_the_worst_open_finding() -> None:
+    resolved = finding({"Label": "CRITICAL"}, "a") | {"Workflow": {"Status": "RESOLVED"}}
+    medium = finding({"Label": "MEDIUM"}, "b") | {"Workflow": {"Status": "NEW"}}
+    notice = render(Incoming(event("aws.securityhub", SH_IMPORTED,
+                                   {"findings": [resolved, medium]})))
+    assert (notice.severity, notice.title) == ("warning", "Security Hub: 2 findings (worst MEDIUM)")
+    assert notice.lines[0].endswith("[RESOLVED]")
+    closed = render(Incoming(event("aws.securityhub", SH_IMPORTED, {"findings": [
+        resolved, finding({"Label": "HIGH"}, "c") | {"Workflow": {"Status": "SUPPRESSED"}}]})))
+    assert closed.severity == "info"
+
+
+def test_securityhub_region_and_account_not_repeated() -> None:
+    one = finding({"Label": "LOW"})
+    notice = render(Incoming(event("aws.securityhub", SH_IMPORTED, {"findings": [one]})))
+    assert "Account" not in dict(notice.fields)
+    assert "Region" not in dict(notice.fields)
+    del one["Region"]
+    notice = render(Incoming(event("aws.securityhub", SH_IMPORTED,
+                                   {"findings": [one, finding({"Label": "LOW"}, "b")]})))
+    assert notice.lines[0].endswith("(123456789012)")
+
+
+def test_ecs_task_containers_that_never_started() -> None:
+    notice = render(Incoming(event("aws.ecs", "ECS Task State Change", {
+        "clusterArn": "arn:aws:ecs:eu-west-1:123456789012:cluster/c",
+        "taskArn": "arn:aws:ecs:eu-west-1:123456789012:task/c/t1", "lastStatus": None,
+        "stopCode": "TaskFailedToStart", "stoppedReason": "CannotPullContainerError",
+        "containers": [{"name": "app"}, {"exitCode": 1}, {"name": "log", "exitCode": None}]})))
+    assert field(notice, "Exit codes") == "?=1"
+    assert notice.title == "ECS task in t1"
+    assert "None" not in json.dumps(to_slack(notice))
+
+
+@pytest.mark.parametrize("context", ["[: ]", "[]", None, "", " "])
+def test_codebuild_empty_phase_context(context: str | None) -> None:
+    notice = render(Incoming(event("aws.codebuild", "CodeBuild Build State Change", {
+        "build-status": "FAILED", "project-name": "p", "build-id": "x/p:1",
+        "current-phase": "COMPLETED", "current-phase-context": context})))
+    assert field(notice, "Phase") == "COMPLETED"
+
+
+NULLS = [
+    event("aws.codedeploy", "CodeDeploy Deployment State-change Notification",
+          {"application": None, "deploymentGroup": "g", "state": "FAILURE"}),
+    event("aws.guardduty", "GuardDuty Finding", {"title": None, "type": None, "severity": 8}),
+    event("aws.health", "AWS Health Event", {"service": None, "eventTypeCode": "X"}),
+    {"AlarmName": "a", "NewStateValue": "ALARM", "OldStateValue": None,
+     "Trigger": {"MetricName": "CPUUtilization", "Namespace": None, "Threshold": 80,
+                 "ComparisonOperator": "GreaterThanThreshold", "EvaluationPeriods": 3,
+                 "Period": None, "Statistic": "AVERAGE",
+                 "Dimensions": [{"name": "InstanceId", "value": None}]}},
+    {"schema": "opskit.report/1", "severity": "ok", "title": None, "automation": None,
+     "actions": [{"status": "done", "action": None, "resource_type": "ec2:instance",
+                  "resource": None, "reason": None}]},
+    event("aws.ec2", "EC2 Instance State-change Notification",
+          {"instance-id": None, "state": None}),
+    event("aws.codepipeline", "CodePipeline Stage Execution State Change",
+          {"pipeline": "p", "stage": None, "state": "FAILED"}),
+]
+
+
+@pytest.mark.parametrize("payload", NULLS)
+def test_json_null_is_never_shown_as_none(payload: dict[str, Any]) -> None:
+    notice = render(Incoming(payload))
+    assert notice.source != "json"
+    shown = json.dumps([notice.title, notice.text, notice.fields, notice.lines])
+    assert "None" not in shown
+    assert "?" not in shown
+
+
+def test_alarm_null_parts_are_left_out() -> None:
+    notice = render(Incoming(NULLS[3]))
+    assert field(notice, "State") == "ALARM"
+    assert field(notice, "Metric") == "CPUUtilization"
+    assert field(notice, "Condition") == "AVERAGE GreaterThanThreshold 80 for 3 periods"
+    assert "Dimensions" not in dict(notice.fields)
+    [line] = render(Incoming(NULLS[4])).lines
+    assert line == ":white_check_mark: done ec2:instance"
+
+
+def test_backup_sns_null_attributes() -> None:
+    incoming = Incoming("An AWS Backup job failed. Resource ARN : x.",
+                        "Notification from AWS Backup", REGION,
+                        {"EventType": "BACKUP_JOB", "State": "FAILED",
+                         "Id": None, "StartTime": None})  # type: ignore[dict-item]
+    notice = render(incoming)
+    assert notice.source == "aws.backup"
+    assert "None" not in json.dumps(notice.fields)
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ({"a": 1}, "UNKNOWN: a"), ([1], "UNKNOWN: a"), (True, "true: a"), (1.5, "1.5: a")])
+def test_text_of_a_non_scalar_is_empty(value: Any, shown: str) -> None:
+    notice = render(Incoming({"AlarmName": "a", "NewStateValue": value}))
+    assert notice.title == shown
+
+
+def test_cost_anomaly_missing_and_negative_parts() -> None:
+    payload = anomaly(-50) | {"anomalyScore": {"currentScore": None}}
+    payload["impact"] |= {"totalActualSpend": 600, "totalExpectedSpend": None,
+                          "totalImpactPercentage": -10}
+    notice = render(Incoming(payload))
+    assert notice.severity == "info"
+    assert notice.title == "Cost anomaly: $50.00 below expected in Amazon S3 (m)"
+    assert field(notice, "Impact") == "$50.00 (10% below expected)"
+    assert field(notice, "Spend") == "$600.00 actual"
+    assert "Score" not in dict(notice.fields)
+
+
+@pytest.mark.parametrize(("url", "use", "ok"), [
+    ("https://console.aws.amazon.com/../../federation?x", links.COST_ANOMALY_PATHS, False),
+    ("https://console.aws.amazon.com/cost-management/../federation", links.COST_ANOMALY_PATHS,
+     False),
+    ("https://console.aws.amazon.com/cost-management/%2e%2e/x", links.COST_ANOMALY_PATHS, False),
+    ("https://console.aws.amazon.com:443/cost-management/home", links.COST_ANOMALY_PATHS, False),
+    ("https://console.aws.amazon.com/cost-management/home#/a@b", links.COST_ANOMALY_PATHS,
+     False),
+    ("https://console.aws.amazon.com/federation", links.COST_ANOMALY_PATHS, False),
+    ("https://console.aws.amazon.com/cost-management/home#/x", links.COST_ANOMALY_PATHS, True),
+    ("https://eu-west-1.console.aws.amazon.com/codedeploy/home#/d", links.PIPELINE_ACTION_PATHS,
+     True),
+    ("https://eu-west-1.console.aws.amazon.com/iam/home#/users", links.PIPELINE_ACTION_PATHS,
+     False),
+    ("https://eu-west-1.console.aws.amazon.com/codesuite//x", links.PIPELINE_ACTION_PATHS,
+     False)])
+def test_publisher_urls_need_the_expected_path(url: str, use: tuple[str, ...],
+                                               ok: bool) -> None:
+    assert links.is_console_url(url, use) is ok
+    anomaly_notice = render(Incoming(anomaly(500, url)))
+    assert anomaly_notice.link is not None
+    assert (anomaly_notice.link.url == url) is (ok and use == links.COST_ANOMALY_PATHS)
+
+
+def test_restore_job_names_what_it_restores() -> None:
+    detail = {"restoreJobId": "r-1", "status": "FAILED", "resourceType": "RDS",
+              "recoveryPointArn": "arn:aws:backup:eu-west-1:123456789012:recovery-point:rp-1"}
+    notice = render(Incoming(event("aws.backup", "Restore Job State Change", detail)))
+    assert notice.title == "Restore job FAILED: RDS"
+    assert field(notice, "Recovery point") == detail["recoveryPointArn"]
+    assert "Resource" not in dict(notice.fields)
+    created = detail | {"status": "COMPLETED",
+                        "createdResourceArn": "arn:aws:rds:eu-west-1:123456789012:db:restored"}
+    notice = render(Incoming(event("aws.backup", "Restore Job State Change", created)))
+    assert notice.title == "Restore job COMPLETED: restored"
+    assert field(notice, "Created resource") == created["createdResourceArn"]

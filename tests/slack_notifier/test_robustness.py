@@ -322,3 +322,18 @@ def _matches(detail: dict[str, Any], pattern: dict[str, Any]) -> bool:
         elif value not in allowed:
             return False
     return True
+
+
+@pytest.mark.parametrize("attributes", ["x", ["a"], {"EventType": "not an object"},
+                                        {"State": {"Type": "String", "Value": None}}])
+def test_odd_message_attributes_are_ignored(attributes: Any,
+                                            lambda_context: FakeLambdaContext) -> None:
+    """Message attributes that are not the usual objects used to raise while unwrapping: the
+    message was lost (SQS) or the invocation failed (direct SNS)."""
+    create_webhook_secret()
+    envelope = json.loads(sns_envelope(ALARM)) | {"MessageAttributes": attributes}
+    assert app.lambda_handler(sqs_event(json.dumps(envelope)), lambda_context) == {
+        "batchItemFailures": []}
+    direct = {"Records": [{"EventSource": "aws:sns", "Sns": envelope}]}
+    assert app.lambda_handler(direct, lambda_context)["delivered"]
+    assert titles() == [":red_circle: ALARM: orders-api-5xx"] * 2

@@ -160,3 +160,15 @@ def test_the_teams_mention_is_read() -> None:
     assert config.teams_mention is not None
     assert (config.teams_mention.name, config.teams_mention.id) == (
         "Platform on-call", object_id)
+
+
+def test_list_lines_keep_their_marks_in_teams_as_in_slack() -> None:
+    """Slack shows `:x:` as an emoji: so does Teams, whatever the notice's source."""
+    from slack_notifier.notice import Notice
+    from slack_notifier.teams_message import to_teams
+
+    notice = Notice("aws.codepipeline", "critical", "Pipeline orders FAILED",
+                    lines=(":x: DeployProd: timed out", "plain line :x: stays"))
+    runs = json.dumps(to_teams(notice), ensure_ascii=False)
+    assert "❌ DeployProd: timed out" in runs
+    assert "plain line :x: stays" in runs
