@@ -82,7 +82,6 @@ def _alarm_trigger_fields(trigger: JsonObject) -> list[tuple[str, str]]:
 
 def render_alarm(alarm: JsonObject, incoming: Incoming) -> Notice:
     state = text(alarm.get("NewStateValue")) or "UNKNOWN"
-    severity = _severity(state, alarm.get("AlarmName"))
     name = text(alarm.get("AlarmName")) or "(unnamed alarm)"
     region, linkable = _alarm_region(alarm.get("AlarmArn"), incoming.region)
     old = text(alarm.get("OldStateValue"))
@@ -97,17 +96,24 @@ def render_alarm(alarm: JsonObject, incoming: Incoming) -> Notice:
     trigger = alarm.get("Trigger")
     if isinstance(trigger, dict):
         fields.extend(_alarm_trigger_fields(trigger))
-    if text(alarm.get("StateChangeTime")):
-        fields.append(("Since", text(alarm["StateChangeTime"])))
-    description = text(alarm.get("AlarmDescription"))
-    reason = text(alarm.get("NewStateReason"))
+    return _notice(state, name, fields, since=alarm.get("StateChangeTime"),
+                   description=alarm.get("AlarmDescription"), reason=alarm.get("NewStateReason"),
+                   region=region, linkable=linkable,
+                   account=valid_account(text(alarm.get("AWSAccountId"))), shown_region=region)
+
+
+def _notice(state: str, name: str, fields: list[tuple[str, str]], *, since: Any,
+            description: Any, reason: Any, region: str | None, linkable: bool,
+            account: str | None, shown_region: str | None) -> Notice:
+    """The notice of every alarm payload: SNS, EventBridge and the Lambda action alike."""
+    if text(since):
+        fields.append(("Since", text(since)))
     return Notice(
-        source="cloudwatch.alarm", severity=severity, title=f"{state}: {name}",
-        text="\n".join(part for part in (description, reason) if part),
+        source="cloudwatch.alarm", severity=_severity(state, name), title=f"{state}: {name}",
+        text="\n".join(part for part in (text(description), text(reason)) if part),
         fields=tuple(fields),
-        link=link("Open alarm", links.alarm(region, name)) if linkable else None,
-        account=valid_account(text(alarm.get("AWSAccountId"))), region=region,
-    )
+        link=link("Open alarm", links.alarm(region, name)) if linkable and region else None,
+        account=account, region=shown_region)
 
 
 # ---------------------------------------------------------------- EventBridge and Lambda action
@@ -153,7 +159,6 @@ def _alarm_state_change(alarm: JsonObject, arn: Any, account: Any, region_hint: 
     configuration = obj(alarm.get("configuration"))
     state = text(state_obj.get("value")) or "UNKNOWN"
     name = text(alarm.get("alarmName")) or text(arn).split(":alarm:")[-1] or "(unnamed alarm)"
-    severity = _severity(state, name)
     parsed = parse_arn(arn)
     region = parsed.region if parsed else region_or(region_hint)
     linkable = parsed is not None or (arn in (None, "") and region is not None)
@@ -168,17 +173,11 @@ def _alarm_state_change(alarm: JsonObject, arn: Any, account: Any, region_hint: 
             fields.append(("Triggered by", ", ".join(c for c in children if c)))
     else:
         fields.extend(_metric_fields(configuration, reason_data))
-    if text(state_obj.get("timestamp")):
-        fields.append(("Since", text(state_obj["timestamp"])))
-    description = text(configuration.get("description"))
-    reason = text(state_obj.get("reason"))
-    return Notice(
-        source="cloudwatch.alarm", severity=severity, title=f"{state}: {name}",
-        text="\n".join(part for part in (description, reason) if part),
-        fields=tuple(fields),
-        link=link("Open alarm", links.alarm(region, name)) if linkable else None,
-        account=valid_account(text(account)) or (parsed.account if parsed else None),
-        region=region or region_or(incoming.region))
+    return _notice(state, name, fields, since=state_obj.get("timestamp"),
+                   description=configuration.get("description"), reason=state_obj.get("reason"),
+                   region=region, linkable=linkable,
+                   account=valid_account(text(account)) or (parsed.account if parsed else None),
+                   shown_region=region or region_or(incoming.region))
 
 
 def render_alarm_event(event: JsonObject, detail: JsonObject, incoming: Incoming) -> Notice:
