@@ -28,7 +28,7 @@ CLOCK_TESTS := tests/faults tests/opskit/test_dispatch.py tests/instance_schedul
 	tests/resource_cleanup tests/access_key_auditor tests/rds_backup tests/self_healing \
 	tests/access_key_rotation tests/test_clock_guard.py
 
-.PHONY: help venv test lint security typecheck cfn-lint pytest demo build artifact lock bench clean
+.PHONY: help venv test lint security typecheck cfn-lint pytest demo build artifact lock bench clean member-role
 
 help:
 	@echo "make demo   run every automation against an in-process moto account (no AWS needed)"
@@ -38,6 +38,7 @@ help:
 	@echo "make lint   ruff + mypy + cfn-lint + sam validate"
 	@echo "make bench  benchmarks, written to bench/results.md (and README's Measured section)"
 	@echo "make lock   re-lock the layer's dependencies (shared_layer/requirements.in -> .txt)"
+	@echo "make member-role  rewrite member-role.yaml from template.yaml (tools/member_role.py)"
 
 # The tests run the layer's locked dependencies, the versions `sam build` ships.
 $(STAMP): pyproject.toml shared_layer/requirements.txt
@@ -78,6 +79,9 @@ security: $(CHECKOV_STAMP)
 test: lint security artifact
 	OPSKIT_ARTIFACT_REQUIRED=1 $(BIN)/pytest -q -n auto
 	OPSKIT_TEST_CLOCK_OFFSET_DAYS=$(CLOCK_GUARD_DAYS) $(BIN)/pytest -q -n auto $(CLOCK_TESTS)
+
+member-role: $(STAMP)
+	$(BIN)/python -m tools.member_role
 
 demo: $(STAMP)
 	$(BIN)/python -m demo

@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any
 
 from opskit.permissions import Permissions, iam_actions
-from tests.test_member_role import MEMBER, TEMPLATE, load
+from tools.member_role import MEMBER, TEMPLATE, load
 
 # What the template's parameters hold by default, where a statement names them.
 DEFAULTS = {"${TagPrefix}": "opskit:", "${ExemptionTagKey}": "opskit:exempt"}

@@ -28,7 +28,7 @@ from tests.iam_roles import (
     prefix_of,
 )
 from tests.lambda_env import local_functions
-from tests.test_member_role import MEMBER_AUTOMATIONS
+from tools.member_role import MEMBER_AUTOMATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 AUTOMATIONS = sorted(f.automation for f in local_functions())

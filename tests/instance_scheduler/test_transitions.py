@@ -313,7 +313,7 @@ def test_a_database_whose_kms_key_is_lost_is_reported_critical(
 def test_the_role_may_write_exactly_the_tags_the_scheduler_writes() -> None:
     """OnlyTheSchedulerTags lists aws:TagKeys by hand: it must be what the code writes (with
     the default keys), no more, no less (tests/conftest.py refuses any other key at call time)."""
-    from tests.test_member_role import TEMPLATE, load
+    from tools.member_role import TEMPLATE, load
 
     function = load(TEMPLATE)["Resources"]["InstanceSchedulerFunction"]
     (statement,) = [s for s in function["Properties"]["Policies"][0]["Statement"]
