@@ -28,7 +28,7 @@ CLOCK_TESTS := tests/faults tests/opskit/test_dispatch.py tests/instance_schedul
 	tests/resource_cleanup tests/access_key_auditor tests/rds_backup tests/self_healing \
 	tests/access_key_rotation tests/test_clock_guard.py
 
-.PHONY: help venv test lint security typecheck cfn-lint pytest demo build artifact lock bench clean member-role
+.PHONY: help venv test lint security typecheck cfn-lint pytest demo build artifact lock bench clean member-role templates
 
 help:
 	@echo "make demo   run every automation against an in-process moto account (no AWS needed)"
@@ -38,7 +38,8 @@ help:
 	@echo "make lint   ruff + mypy + cfn-lint + sam validate"
 	@echo "make bench  benchmarks, written to bench/results.md (and README's Measured section)"
 	@echo "make lock   re-lock the layer's dependencies (shared_layer/requirements.in -> .txt)"
-	@echo "make member-role  rewrite member-role.yaml from template.yaml (tools/member_role.py)"
+	@echo "make templates  rewrite the templates' shared parts and member-role.yaml (tools/)"
+	@echo "make member-role  rewrite member-role.yaml from the templates (tools/member_role.py)"
 
 # The tests run the layer's locked dependencies, the versions `sam build` ships.
 $(STAMP): pyproject.toml shared_layer/requirements.txt
@@ -57,11 +58,17 @@ lock: $(STAMP)
 
 venv: $(STAMP)
 
+# The root template and each automation's, which must also stand alone.
+TEMPLATES := template.yaml $(sort $(wildcard functions/*/template.yaml))
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/cfn-lint template.yaml member-role.yaml
-	PATH="$(abspath $(BIN)):$$PATH" sam validate --lint --region $(REGION)
+	$(BIN)/python -m tools.templates --check
+	$(BIN)/cfn-lint $(TEMPLATES) member-role.yaml
+	for template in $(TEMPLATES); do \
+	  PATH="$(abspath $(BIN)):$$PATH" sam validate --lint --region $(REGION) -t $$template || exit 1; \
+	done
 
 $(CHECKOV_STAMP):
 	@if [ -z '$(PYTHON313)' ]; then echo "Python 3.13 not found (tried python3.13 and pyenv 3.13.x)" >&2; exit 1; fi
@@ -72,7 +79,7 @@ $(CHECKOV_STAMP):
 # The template's security scan: every failing check is fixed or skipped with a reason in place.
 # --skip-download: offline, no guidelines fetched from the vendor's platform (nothing to print).
 security: $(CHECKOV_STAMP)
-	$(CHECKOV_VENV)/bin/checkov --file template.yaml --file member-role.yaml \
+	$(CHECKOV_VENV)/bin/checkov $(addprefix --file ,$(TEMPLATES)) --file member-role.yaml \
 	  --framework cloudformation --compact --quiet --skip-download
 
 # The whole suite (the built artifact included), then the clock guard over the date-bound tests.
@@ -81,6 +88,11 @@ test: lint security artifact
 	OPSKIT_TEST_CLOCK_OFFSET_DAYS=$(CLOCK_GUARD_DAYS) $(BIN)/pytest -q -n auto $(CLOCK_TESTS)
 
 member-role: $(STAMP)
+	$(BIN)/python -m tools.member_role
+
+# Rewrite what the templates share (tools/templates.py), then the member role they imply.
+templates: $(STAMP)
+	$(BIN)/python -m tools.templates
 	$(BIN)/python -m tools.member_role
 
 demo: $(STAMP)

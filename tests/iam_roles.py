@@ -11,7 +11,8 @@ from functools import cache
 from typing import Any
 
 from opskit.permissions import Permissions, iam_actions
-from tools.member_role import MEMBER, TEMPLATE, load
+from tools.catalog import catalog
+from tools.member_role import MEMBER, load
 
 # What the template's parameters hold by default, where a statement names them.
 DEFAULTS = {"${TagPrefix}": "opskit:", "${ExemptionTagKey}": "opskit:exempt"}
@@ -49,7 +50,7 @@ def _exemption(resources: dict[str, Any], name: str) -> list[dict[str, Any]]:
 
 @cache
 def function_role(automation: str) -> tuple[dict[str, Any], ...]:
-    resources = load(TEMPLATE)["Resources"]
+    resources = catalog(load)["Resources"]
     function = resources[f"{prefix_of(automation)}Function"]
     return (*(s for policy in function["Properties"]["Policies"]
               for s in _statements(policy["Statement"])),

@@ -26,6 +26,7 @@ SHELL_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_
 class LocalFunction:
     logical_id: str
     handler: str  # module.function, e.g. instance_scheduler.app.lambda_handler
+    full_path: str  # in the nested stacks: InstanceScheduler/InstanceSchedulerFunction
 
     @property
     def automation(self) -> str:
@@ -33,16 +34,17 @@ class LocalFunction:
 
 
 @cache
-def _provider() -> Any:
+def _provider(template: Path = TEMPLATE) -> Any:
     from samcli.lib.providers.sam_function_provider import SamFunctionProvider
     from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
-    stacks, _ = SamLocalStackProvider.get_stacks(str(TEMPLATE))
+    stacks, _ = SamLocalStackProvider.get_stacks(str(template))
     return SamFunctionProvider(stacks)
 
 
-def local_functions() -> list[LocalFunction]:
-    return sorted((LocalFunction(f.name, f.handler) for f in _provider().get_all()),
+def local_functions(template: Path = TEMPLATE) -> list[LocalFunction]:
+    return sorted((LocalFunction(f.name, f.handler, f.full_path)
+                   for f in _provider(template).get_all()),
                   key=lambda f: f.logical_id)
 
 
@@ -52,19 +54,21 @@ def env_vars_file() -> dict[str, Any]:
 
 
 def sam_local_environment(function: LocalFunction, region: str,
-                          env_vars: dict[str, Any] | None = None) -> dict[str, str]:
+                          env_vars: dict[str, Any] | None = None,
+                          template: Path = TEMPLATE) -> dict[str, str]:
     """Every variable `sam local invoke <function> --env-vars events/env.json` passes, the AWS_*
     ones included (credentials from the shell, as SAM reads them)."""
     from samcli.commands.local.lib.local_lambda import LocalLambdaRunner
 
-    runner = LocalLambdaRunner(local_runtime=None, function_provider=_provider(), cwd=str(ROOT),
-                               real_path=str(ROOT), aws_region=region,
+    runner = LocalLambdaRunner(local_runtime=None, function_provider=_provider(template),
+                               cwd=str(template.parent), real_path=str(template.parent),
+                               aws_region=region,
                                env_vars_values=env_vars_file() if env_vars is None else env_vars)
     # SAM lets the shell's values win over the template's: a shell with only credentials.
     shell = {name: value for name, value in os.environ.items() if name in SHELL_CREDENTIALS}
     with patch.dict(os.environ, shell, clear=True):
         resolved: dict[str, str] = runner._make_env_vars(
-            _provider().get(function.logical_id)).resolve()
+            _provider(template).get(function.logical_id)).resolve()
     return resolved
 
 

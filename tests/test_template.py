@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tools.catalog import catalog
+
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 
 
@@ -29,7 +31,12 @@ def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
 
 
 _Loader.add_multi_constructor("!", _tag)
-DOC: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_Loader)  # noqa: S506 - SafeLoader
+def _load(path: Path) -> dict[str, Any]:
+    return dict(yaml.load(path.read_text(), Loader=_Loader))  # noqa: S506 - SafeLoader
+
+
+# The catalog as deployed: the root and every automation's template (tools/catalog.py).
+DOC: dict[str, Any] = catalog(_load, style="short")
 RESOURCES: dict[str, Any] = DOC["Resources"]
 FUNCTIONS = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
 

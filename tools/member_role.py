@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from tools.catalog import catalog
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 MEMBER = ROOT / "member-role.yaml"
@@ -35,7 +37,7 @@ TRANSLATED = {"AccessKeyRotationEnabled": ("AllowKeyRotation", "the stack's "
                                            "EnableAccessKeyRotation is true", {
     "Sid": "InvokeRotation", "Effect": "Allow", "Action": "lambda:InvokeFunction",
     "Resource": {"Fn::Sub": "arn:${AWS::Partition}:lambda:*:${OpskitAccountId}:function:"
-                            "${OpskitStackName}-AccessKeyRotationFunction-*"}})}
+                            "${OpskitStackName}-AccessKeyRotation-*"}})}
 
 
 class _Loader(yaml.SafeLoader):
@@ -189,10 +191,10 @@ def _literal(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _literal)
 
 
-def text(template: Path = TEMPLATE) -> str:
-    """member-role.yaml as it must be, for this template."""
+def text() -> str:
+    """member-role.yaml as it must be, for the catalog's templates."""
     # plain dicts: a YAML loader patched by another library may have produced OrderedDicts
-    document = json.loads(json.dumps(render(load(template))))
+    document = json.loads(json.dumps(render(catalog(load))))
     return HEADER + yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=100)
 
 

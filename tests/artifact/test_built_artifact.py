@@ -25,7 +25,6 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 
 from tests.conftest import ACCOUNT, REGION, load_event, make_alert_inbox, seed_event
 from tests.lambda_env import (
@@ -50,27 +49,6 @@ def _absent(what: str) -> None:
     if REQUIRED:
         pytest.fail(message)
     pytest.skip(message)
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)  # any free port
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def endpoint(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """An empty moto account; this process's clients (the seeds') talk to it too."""
-    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
-    return moto_server
 
 
 @dataclass
@@ -139,13 +117,18 @@ def fake_slack(tmp_path: Path) -> Iterator[FakeSlack]:
 
 
 def run_built(function: LocalFunction, sdk: str, endpoint: str, events: list[dict[str, Any]],
-              *, extra_environment: dict[str, str], tmp_path: Path) -> dict[str, Any]:
-    function_dir, layer_dir = BUILD / function.logical_id, BUILD / "OpskitLayer" / "python"
+              *, extra_environment: dict[str, str], tmp_path: Path, build: Path = BUILD,
+              template: Path | None = None) -> dict[str, Any]:
+    """Runs `events` through the function as `sam build` left it in `build` (the catalog's
+    build by default: nested under its automation's stack)."""
+    function_dir = build / (function.full_path if template is None else function.logical_id)
+    layer_dir = build / "OpskitLayer" / "python"
     sdk_dir = SDK_ROOT / sdk
     for path in (function_dir, layer_dir, sdk_dir):
         if not path.is_dir():
-            _absent(str(path.relative_to(ROOT)))
-    environment = sam_local_environment(function, REGION)
+            _absent(str(path))
+    environment = (sam_local_environment(function, REGION) if template is None else
+                   sam_local_environment(function, REGION, env_vars={}, template=template))
     environment.update({
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
@@ -240,3 +223,16 @@ def test_the_built_layer_ships_exactly_the_locked_dependencies() -> None:
         name, _, shipped_version = info.name.removesuffix(".dist-info").rpartition("-")
         shipped[name.lower().replace("_", "-")] = shipped_version
     assert shipped == locked_layer()
+
+
+@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.automation)
+def test_each_function_ships_its_own_automation_only(function: LocalFunction) -> None:
+    """`CodeUri` is the automation's folder, built by its Makefile: one package, its own."""
+    function_dir = BUILD / function.full_path
+    if not function_dir.is_dir():
+        _absent(str(function_dir.relative_to(ROOT)))
+    assert sorted(p.name for p in function_dir.iterdir()) == [function.automation]
+    shipped = sorted(p.name for p in (function_dir / function.automation).iterdir()
+                     if p.name != "__pycache__")  # written when the other tests import it
+    source = ROOT / "functions" / function.automation
+    assert shipped == sorted(p.name for p in source.glob("*.py"))

@@ -313,9 +313,10 @@ def test_a_database_whose_kms_key_is_lost_is_reported_critical(
 def test_the_role_may_write_exactly_the_tags_the_scheduler_writes() -> None:
     """OnlyTheSchedulerTags lists aws:TagKeys by hand: it must be what the code writes (with
     the default keys), no more, no less (tests/conftest.py refuses any other key at call time)."""
-    from tools.member_role import TEMPLATE, load
+    from tools.catalog import catalog
+    from tools.member_role import load
 
-    function = load(TEMPLATE)["Resources"]["InstanceSchedulerFunction"]
+    function = catalog(load)["Resources"]["InstanceSchedulerFunction"]
     (statement,) = [s for s in function["Properties"]["Policies"][0]["Statement"]
                     if s.get("Sid") == "OnlyTheSchedulerTags"]
     keys = statement["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"]

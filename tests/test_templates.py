@@ -1,0 +1,70 @@
+"""One SAM application per automation, composed by the root: the shared parts are current, the
+root passes everything each automation's template declares, and the definitions agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tools import templates
+from tools.catalog import applications
+from tools.member_role import load
+
+AUTOMATIONS = templates.AUTOMATIONS
+ROOT_DOC = load(templates.ROOT_TEMPLATE)
+
+
+def test_every_template_is_current() -> None:
+    """What tools/templates.py writes is what the files hold (run `make templates`)."""
+    stale = [str(path.relative_to(templates.ROOT)) for path, text in templates.rendered().items()
+             if path.read_text() != text]
+    assert stale == []
+
+
+def test_every_automation_folder_is_an_application_of_the_root() -> None:
+    folders = sorted(p.parent.name for p in (templates.ROOT / "functions").glob("*/template.yaml"))
+    assert folders == sorted(a.folder for a in AUTOMATIONS)
+    composed = {name: app["Properties"]["Location"]
+                for name, app in applications(ROOT_DOC).items()}
+    assert composed == {a.prefix: f"functions/{a.folder}/template.yaml" for a in AUTOMATIONS}
+    for automation in AUTOMATIONS:
+        app = ROOT_DOC["Resources"][automation.prefix]
+        assert app["Condition"] == f"{automation.prefix}Enabled"
+        assert ROOT_DOC["Conditions"][app["Condition"]] == {
+            "Fn::Equals": [{"Ref": f"Enable{automation.prefix}"}, "true"]}
+
+
+@pytest.mark.parametrize("automation", AUTOMATIONS, ids=lambda a: a.folder)
+def test_the_root_passes_every_parameter_with_the_same_definition(
+        automation: templates.Automation) -> None:
+    """A setting of the catalog reaches the automation, and means the same in both templates
+    (its type, default, allowed values and description)."""
+    nested = load(templates.template_path(automation))
+    passed = ROOT_DOC["Resources"][automation.prefix]["Properties"]["Parameters"]
+    assert set(passed) == set(nested["Parameters"])
+    for name, definition in nested["Parameters"].items():
+        if name in templates.SHARED_ARNS or name == "RotationFunctionArn":
+            assert definition["Default"] == ""  # created alone when not passed
+            continue
+        assert passed[name] == {"Ref": name}
+        assert ROOT_DOC["Parameters"][name] == definition, name
+
+
+@pytest.mark.parametrize("automation", AUTOMATIONS, ids=lambda a: a.folder)
+def test_each_function_is_built_from_its_own_folder(automation: templates.Automation) -> None:
+    nested = load(templates.template_path(automation))
+    function = nested["Resources"][f"{automation.prefix}Function"]
+    assert function["Properties"]["CodeUri"] == "./"
+    assert function["Properties"]["Handler"] == f"{automation.folder}.app.lambda_handler"
+    assert function["Metadata"]["BuildMethod"] == "makefile"
+    makefile = (templates.template_path(automation).parent / "Makefile").read_text()
+    assert f"build-{automation.prefix}Function:" in makefile
+    assert f'"$(ARTIFACTS_DIR)/{automation.folder}"' in makefile
+
+
+def test_the_root_has_no_function_of_its_own() -> None:
+    kinds = {resource["Type"] for resource in ROOT_DOC["Resources"].values()}
+    assert "AWS::Serverless::Function" not in kinds
+    assert "Globals" not in ROOT_DOC
+    assert len(Path(templates.ROOT_TEMPLATE).read_text().splitlines()) < 1200

@@ -1,0 +1,352 @@
+"""Writes the parts every automation's template shares, once, from one place.
+
+Each automation is its own SAM application, `functions/<automation>/template.yaml`: deployable
+alone, or composed by the root `template.yaml` (an `AWS::Serverless::Application` behind its
+`Enable<X>` condition). What they all repeat is written by this script between marker comments:
+
+- in each automation's template: the shared parameters (the catalog's shared resources, passed
+  in by the root, and the settings every automation reads), the conditions that create those
+  resources when deployed alone, the `Globals`, the resources created alone (layer, alert key and
+  topic, dead-letter queue and its alarm), the function's log group and Errors alarm, and the
+  dispatch work queue, its dead-letter queue, alarm and mapping (`DispatchMode=sqs`);
+- in the root template: each `AWS::Serverless::Application`, passing every parameter the
+  automation's template declares and the root has.
+
+The shared parameters' definitions are the root template's own. Run `make templates` (or
+`python -m tools.templates`) after changing any of them; `tests/test_templates.py` fails while a
+template is not current.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ROOT_TEMPLATE = ROOT / "template.yaml"
+BEGIN = "# >>> {name}: written by tools/templates.py (make templates), do not edit"
+END = "# <<< {name}"
+
+
+@dataclass(frozen=True)
+class Automation:
+    folder: str
+    prefix: str  # of its resources' logical ids: <prefix>Function, <prefix>LogGroup...
+    errors: str  # what its Errors alarm says
+    dispatch: bool  # whether it can spread its targets over a work queue (DispatchMode=sqs)
+
+
+AUTOMATIONS = (
+    Automation("instance_scheduler", "InstanceScheduler",
+               "The instance scheduler function failed.", dispatch=True),
+    Automation("slack_notifier", "SlackNotifier",
+               "The alert notifier failed: an invocation where nothing could be delivered (a dead "
+               "webhook, an outage) or a bad configuration. Messages are retried, then kept in "
+               "the DLQ.", dispatch=False),
+    Automation("auto_tagger", "AutoTagger", "The auto-tagger function failed.", dispatch=True),
+    Automation("s3_public_remediation", "S3PublicRemediation",
+               "The public S3 remediation function failed.", dispatch=True),
+    Automation("sg_open_port_remediation", "SgOpenPortRemediation",
+               "The open-port remediation function failed.", dispatch=True),
+    Automation("rds_backup", "RdsBackup", "The RDS backup function failed.", dispatch=True),
+    Automation("access_key_rotation", "AccessKeyRotation",
+               "The access key rotation function failed.", dispatch=False),
+    Automation("access_key_auditor", "AccessKeyAuditor",
+               "The access key auditor function failed.", dispatch=True),
+    Automation("resource_cleanup", "ResourceCleanup",
+               "The resource cleanup function failed.", dispatch=True),
+    Automation("self_healing", "SelfHealing", "The self-healing function failed.",
+               dispatch=False),
+)
+
+# The root's resources every automation uses: passed in, or created when deployed alone.
+SHARED_ARNS = {
+    "LayerArn": ("!Ref OpskitLayer", "The opskit layer (empty: this template builds its own "
+                 "from ../../shared_layer)."),
+    "AlertTopicArn": ("!Ref AlertTopic", "The encrypted topic reports and alarms go to (empty: "
+                      "this template creates its own, with its key)."),
+    "AlertKeyArn": ("!GetAtt AlertKey.Arn", "The KMS key of the alert topic and the log groups "
+                    "(with AlertTopicArn)."),
+    "DeadLetterQueueArn": ("!GetAtt DeadLetterQueue.Arn", "Where failed asynchronous invocations "
+                           "land (empty: this template creates its own)."),
+}
+# The root's parameters every automation reads (through Globals) or uses (log groups, e-mail).
+COMMON_PARAMETERS = ("DryRun", "ExemptionTagKey", "TargetAccounts", "TargetRegions",
+                     "AssumeRoleName", "AlertEmail", "LogRetentionDays", "LogLevel")
+
+
+# What every function of the catalog shares (the root template has no function of its own).
+GLOBALS = """  Function:
+    Runtime: python3.13
+    Architectures: [arm64]
+    Timeout: 300
+    MemorySize: 256
+    Tracing: Active
+    Layers: [!Ref OpskitLayer]
+    Environment:
+      Variables:
+        POWERTOOLS_METRICS_NAMESPACE: Opskit
+        LOG_LEVEL: !Ref LogLevel
+        DRY_RUN: !Ref DryRun
+        EXEMPTION_TAG_KEY: !Ref ExemptionTagKey
+        TARGET_ACCOUNTS: !Ref TargetAccounts
+        TARGET_REGIONS: !Ref TargetRegions
+        ASSUME_ROLE_NAME: !Ref AssumeRoleName
+        ALERT_TOPIC_ARN: !Ref AlertTopic"""
+
+
+def template_path(automation: Automation) -> Path:
+    return ROOT / "functions" / automation.folder / "template.yaml"
+
+
+def _blocks(text: str, section: str) -> dict[str, str]:
+    """The root's top-level entries of one section (Parameters, Resources...), as text."""
+    body = text.split(f"\n{section}:\n", 1)[1]
+    body = re.split(r"\n(?=\S)", body, maxsplit=1)[0]
+    blocks: dict[str, str] = {}
+    for match in re.finditer(r"^  (\w+):\n((?:(?:    .*|\s*)\n)*)", body + "\n", re.MULTILINE):
+        lines = match.group(0).rstrip("\n").split("\n")
+        while lines and (not lines[-1].strip() or lines[-1].strip().startswith("#")):
+            lines.pop()  # the comment heading the next entry is not part of this one
+        blocks[match.group(1)] = "\n".join(lines)
+    return blocks
+
+
+def _own(block: str, condition: str) -> str:
+    """A root resource, created by an automation's template only when deployed alone."""
+    lines = block.split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("    Type:")) + 1
+    lines[at:at] = [f"    Condition: {condition}"]
+    return "\n".join(lines)
+
+
+def _shared(name: str) -> str:
+    """A reference to a shared resource, in an automation's template."""
+    own = {"OpskitLayer": ("OwnLayer", "!Ref OpskitLayer", "LayerArn"),
+           "AlertTopic": ("OwnAlerts", "!Ref AlertTopic", "AlertTopicArn"),
+           "AlertKey": ("OwnAlerts", "!GetAtt AlertKey.Arn", "AlertKeyArn"),
+           "DeadLetterQueue": ("OwnDeadLetters", "!GetAtt DeadLetterQueue.Arn",
+                               "DeadLetterQueueArn")}
+    condition, mine, parameter = own[name]
+    return f"!If [{condition}, {mine}, !Ref {parameter}]"
+
+
+_SHARED_REFERENCE = re.compile(r"!Ref (OpskitLayer|AlertTopic)\b(?![\w.])"
+                               r"|!GetAtt (AlertKey|DeadLetterQueue)\.Arn\b")
+
+
+def rewrite_shared(text: str) -> str:
+    """References to the root's shared resources, as an automation's template makes them."""
+    return _SHARED_REFERENCE.sub(lambda m: _shared(m.group(1) or m.group(2)), text)
+
+
+def regions(automation: Automation, root_text: str) -> dict[str, str]:
+    """What goes between each pair of markers of an automation's template."""
+    parameters = _blocks(root_text, "Parameters")
+    resources = _blocks(root_text, "Resources")
+    p, a = automation.prefix, automation.folder
+    shared_parameters = [f"  {name}:\n    Type: String\n    Default: \"\"\n"
+                         f"    Description: >-\n      {description}"
+                         for name, (_, description) in SHARED_ARNS.items()]
+    shared_parameters += [parameters[name] for name in COMMON_PARAMETERS]
+    conditions = "\n".join([
+        '  OwnLayer: !Equals [!Ref LayerArn, ""]',
+        '  OwnAlerts: !Equals [!Ref AlertTopicArn, ""]',
+        '  OwnDeadLetters: !Equals [!Ref DeadLetterQueueArn, ""]',
+        '  HasAlertEmail: !Not [!Equals [!Ref AlertEmail, ""]]',
+        "  OwnAlertsWithEmail: !And [!Condition OwnAlerts, !Condition HasAlertEmail]"])
+    own = [
+        _own(resources["OpskitLayer"], "OwnLayer").replace(
+            "ContentUri: shared_layer/", "ContentUri: ../../shared_layer/"),
+        _own(resources["AlertKey"], "OwnAlerts"),
+        _own(resources["AlertKeyAlias"], "OwnAlerts"),
+        _own(resources["AlertTopic"], "OwnAlerts"),
+        _own(resources["AlertTopicPolicy"], "OwnAlerts"),
+        resources["AlertEmailSubscription"].replace(
+            "Condition: HasAlertEmail", "Condition: OwnAlertsWithEmail").replace(
+            "!GetAtt DeadLetterQueue.Arn", _shared("DeadLetterQueue")),
+        _own(resources["DeadLetterQueue"], "OwnDeadLetters"),
+        _own(resources["DeadLetterQueuePolicy"], "OwnDeadLetters"),
+        rewrite_shared(_own(resources["DeadLetterQueueAlarm"], "OwnDeadLetters")),
+    ]
+    observability = f"""  {p}LogGroup:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      LogGroupName: !Sub "/aws/lambda/${{{p}Function}}"
+      RetentionInDays: !Ref LogRetentionDays
+      KmsKeyId: {_shared("AlertKey")}
+
+  {p}ErrorsAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmDescription: >-
+        {automation.errors}
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Dimensions:
+        - Name: FunctionName
+          Value: !Ref {p}Function
+      Statistic: Sum
+      Period: 300
+      EvaluationPeriods: 1
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+      AlarmActions: [{_shared("AlertTopic")}]"""
+    found = {
+        "shared parameters": "\n".join(shared_parameters),
+        "shared conditions": conditions,
+        "globals": "Globals:\n" + rewrite_shared(GLOBALS),
+        "created alone": "\n\n".join(own),
+        "log group and errors alarm": observability,
+        "outputs": f"""  FunctionArn:
+    Value: !GetAtt {p}Function.Arn
+  FunctionName:
+    Value: !Ref {p}Function""",
+    }
+    if automation.dispatch:
+        found["dispatch"] = _dispatch(p, a)
+    return found
+
+
+def _dispatch(p: str, a: str) -> str:
+    return f"""  {p}WorkQueue:
+    Type: AWS::SQS::Queue
+    Condition: {p}Dispatch
+    Metadata:
+      checkov:
+        skip:
+          - id: CKV_AWS_27
+            comment: Encrypted at rest with SSE-SQS (SqsManagedSseEnabled).
+    Properties:
+      SqsManagedSseEnabled: true
+      # Longer than the function's timeout, as Lambda requires for an SQS source.
+      VisibilityTimeout: 960
+      MessageRetentionPeriod: 86400
+      RedrivePolicy:
+        deadLetterTargetArn: !GetAtt {p}WorkDeadLetterQueue.Arn
+        maxReceiveCount: !Ref DispatchMaxAttempts
+
+  {p}WorkDeadLetterQueue:
+    Type: AWS::SQS::Queue
+    Condition: {p}Dispatch
+    Metadata:
+      cfn-lint:
+        config:
+          ignore_checks: [ES6000] # a dead-letter queue: it has no redrive of its own
+      checkov:
+        skip:
+          - id: CKV_AWS_27
+            comment: Encrypted at rest with SSE-SQS (SqsManagedSseEnabled).
+    Properties:
+      SqsManagedSseEnabled: true
+      MessageRetentionPeriod: 1209600
+
+  {p}WorkDeadLetterAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Condition: {p}Dispatch
+    Properties:
+      AlarmDescription: A target of {a} failed every attempt (its message is in the DLQ).
+      Namespace: AWS/SQS
+      MetricName: ApproximateNumberOfMessagesVisible
+      Dimensions:
+        - Name: QueueName
+          Value: !GetAtt {p}WorkDeadLetterQueue.QueueName
+      Statistic: Maximum
+      Period: 300
+      EvaluationPeriods: 1
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+      AlarmActions: [{_shared("AlertTopic")}]
+
+  {p}WorkQueueMapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Condition: {p}Dispatch
+    Metadata:
+      cfn-lint:
+        config:
+          # SQS sources take no OnFailure destination: the queue's redrive policy is the DLQ.
+          ignore_checks: [ES1001]
+    Properties:
+      EventSourceArn: !GetAtt {p}WorkQueue.Arn
+      FunctionName: !Ref {p}Function
+      BatchSize: 1
+      FunctionResponseTypes: [ReportBatchItemFailures]
+      ScalingConfig:
+        MaximumConcurrency: !Ref DispatchMaxConcurrency"""
+
+
+def _declared(text: str) -> list[str]:
+    """The parameters an automation's template declares, in order."""
+    return list(_blocks(text, "Parameters"))
+
+
+def application(automation: Automation, nested_text: str, root_text: str) -> str:
+    """The root's AWS::Serverless::Application of one automation."""
+    root_parameters = _blocks(root_text, "Parameters")
+    passed = []
+    for name in _declared(nested_text):
+        if name in SHARED_ARNS:
+            passed.append(f"        {name}: {SHARED_ARNS[name][0]}")
+        elif name in root_parameters:
+            passed.append(f"        {name}: !Ref {name}")
+        elif name == "RotationFunctionArn":
+            passed.append("        RotationFunctionArn: !If [AccessKeyRotationEnabled, "
+                          "!GetAtt AccessKeyRotation.Outputs.FunctionArn, \"\"]")
+        else:
+            raise ValueError(f"{automation.folder}: the root cannot pass {name}")
+    return (f"  {automation.prefix}:\n"
+            f"    Type: AWS::Serverless::Application\n"
+            f"    Condition: {automation.prefix}Enabled\n"
+            f"    Properties:\n"
+            f"      Location: functions/{automation.folder}/template.yaml\n"
+            f"      Parameters:\n" + "\n".join(passed))
+
+
+def fill(text: str, found: dict[str, str], where: str) -> str:
+    """Replace what stands between each pair of markers; every pair must be there."""
+    for name, content in found.items():
+        pattern = re.compile(rf"^(\s*){re.escape(BEGIN.format(name=name))}\n.*?^\s*"
+                             rf"{re.escape(END.format(name=name))}$", re.MULTILINE | re.DOTALL)
+        match = pattern.search(text)
+        if match is None:
+            raise ValueError(f"{where}: no markers for {name!r}")
+        indent = match.group(1)
+        replacement = (f"{indent}{BEGIN.format(name=name)}\n{content}\n"
+                       f"{indent}{END.format(name=name)}")
+        text = text[:match.start()] + replacement + text[match.end():]
+    return text
+
+
+def rendered() -> dict[Path, str]:
+    """Every template as it must be."""
+    root_text = ROOT_TEMPLATE.read_text()
+    out: dict[Path, str] = {}
+    applications = []
+    for automation in AUTOMATIONS:
+        path = template_path(automation)
+        text = fill(path.read_text(), regions(automation, root_text), str(path))
+        out[path] = text
+        applications.append(application(automation, text, root_text))
+    out[ROOT_TEMPLATE] = fill(root_text, {"automations": "\n\n".join(applications)},
+                              str(ROOT_TEMPLATE))
+    return out
+
+
+def main(argv: list[str]) -> int:
+    stale = [path for path, text in rendered().items() if path.read_text() != text]
+    if "--check" in argv:
+        for path in stale:
+            print(f"not current: {path.relative_to(ROOT)} (run make templates)")
+        return 1 if stale else 0
+    for path, text in rendered().items():
+        path.write_text(text)
+    print(f"written: {', '.join(str(p.relative_to(ROOT)) for p in stale) or 'nothing to change'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
