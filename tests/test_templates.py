@@ -4,6 +4,7 @@ root passes everything each automation's template declares, and the definitions 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,3 +69,59 @@ def test_the_root_has_no_function_of_its_own() -> None:
     assert "AWS::Serverless::Function" not in kinds
     assert "Globals" not in ROOT_DOC
     assert len(Path(templates.ROOT_TEMPLATE).read_text().splitlines()) < 1200
+
+
+def _transformed(automation: templates.Automation) -> dict[str, Any]:
+    """The automation's template as SAM turns it into CloudFormation (code locations aside)."""
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    class Policies:
+        def load(self) -> dict[str, str]:
+            return {name: f"arn:aws:iam::aws:policy/{name}" for name in (
+                "AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess",
+                "AWSLambdaSQSQueueExecutionRole")}
+
+    document = yaml_parse(templates.template_path(automation).read_text())
+    for resource in document["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = "s3://bucket/function.zip"
+        if resource["Type"] == "AWS::Serverless::LayerVersion":
+            resource["Properties"]["ContentUri"] = "s3://bucket/layer.zip"
+    transformed: dict[str, Any] = transform(document, {}, Policies())
+    return transformed
+
+
+def _dropped_branches(value: Any, where: str = "") -> list[str]:
+    found = []
+    if isinstance(value, dict):
+        branches = value.get("Fn::If")
+        if isinstance(branches, list) and str(branches[0]).startswith("Own") and branches[2] in (
+                "", None, {"Ref": "AWS::NoValue"}):
+            found.append(where)
+        for key, item in value.items():
+            found += _dropped_branches(item, f"{where}/{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _dropped_branches(item, f"{where}[{index}]")
+    return found
+
+
+@pytest.mark.parametrize("automation", AUTOMATIONS, ids=lambda a: a.folder)
+def test_sam_keeps_the_composed_branch_of_every_shared_reference(
+        automation: templates.Automation, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SAM rewrites some properties (an EventInvokeConfig destination under !If lost its
+    composed branch): after the transform, every shared reference still has both."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    transformed = _transformed(automation)
+    assert _dropped_branches(transformed["Resources"]) == []
+    destinations = {name: r for name, r in transformed["Resources"].items()
+                    if r["Type"] == "AWS::Lambda::EventInvokeConfig"}
+    if automation.retries is None:
+        assert destinations == {}  # invoked synchronously only
+        return
+    (destination,) = destinations.values()
+    assert destination["Properties"]["MaximumRetryAttempts"] == automation.retries
+    assert destination["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::If": ["OwnDeadLetters", {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+                   {"Ref": "DeadLetterQueueArn"}]}

@@ -36,11 +36,15 @@ class Automation:
     prefix: str  # of its resources' logical ids: <prefix>Function, <prefix>LogGroup...
     errors: str  # what its Errors alarm says
     dispatch: bool  # whether it can spread its targets over a work queue (DispatchMode=sqs)
+    # Lambda's retries of a failed asynchronous invocation before the dead-letter queue; None
+    # for a function only ever invoked synchronously.
+    retries: int | None = 2
 
 
 AUTOMATIONS = (
+    # The next scheduled run repairs a failed one: no retries, failures kept for inspection.
     Automation("instance_scheduler", "InstanceScheduler",
-               "The instance scheduler function failed.", dispatch=True),
+               "The instance scheduler function failed.", dispatch=True, retries=0),
     Automation("slack_notifier", "SlackNotifier",
                "The alert notifier failed: an invocation where nothing could be delivered (a dead "
                "webhook, an outage) or a bad configuration. Messages are retried, then kept in "
@@ -52,13 +56,14 @@ AUTOMATIONS = (
                "The open-port remediation function failed.", dispatch=True),
     Automation("rds_backup", "RdsBackup", "The RDS backup function failed.", dispatch=True),
     Automation("access_key_rotation", "AccessKeyRotation",
-               "The access key rotation function failed.", dispatch=False),
+               "The access key rotation function failed.", dispatch=False, retries=None),
     Automation("access_key_auditor", "AccessKeyAuditor",
                "The access key auditor function failed.", dispatch=True),
     Automation("resource_cleanup", "ResourceCleanup",
                "The resource cleanup function failed.", dispatch=True),
+    # A heal retried later would act on a state that has moved on: no retries.
     Automation("self_healing", "SelfHealing", "The self-healing function failed.",
-               dispatch=False),
+               dispatch=False, retries=0),
 )
 
 # The root's resources every automation uses: passed in, or created when deployed alone.
@@ -195,12 +200,39 @@ def regions(automation: Automation, root_text: str) -> dict[str, str]:
       ComparisonOperator: GreaterThanThreshold
       TreatMissingData: notBreaching
       AlarmActions: [{_shared("AlertTopic")}]"""
+    if automation.retries is not None:
+        observability += f"""
+
+  # Failed asynchronous invocations go to the dead-letter queue. Written as a resource of its
+  # own, not the function's EventInvokeConfig: SAM rewrites an !If destination.
+  {p}FailureDestination:
+    Type: AWS::Lambda::EventInvokeConfig
+    Properties:
+      FunctionName: !Ref {p}Function
+      Qualifier: $LATEST
+      MaximumRetryAttempts: {automation.retries}
+      DestinationConfig:
+        OnFailure:
+          Destination: {_shared("DeadLetterQueue")}
+
+  {p}DeadLetters:
+    Type: AWS::IAM::RolePolicy
+    Properties:
+      RoleName: !Ref {p}FunctionRole
+      PolicyName: dead-letters
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: FailedInvocations
+            Effect: Allow
+            Action: sqs:SendMessage
+            Resource: {_shared("DeadLetterQueue")}"""
     found = {
         "shared parameters": "\n".join(shared_parameters),
         "shared conditions": conditions,
         "globals": "Globals:\n" + rewrite_shared(GLOBALS),
         "created alone": "\n\n".join(own),
-        "log group and errors alarm": observability,
+        "observability and failures": observability,
         "outputs": f"""  FunctionArn:
     Value: !GetAtt {p}Function.Arn
   FunctionName:
