@@ -14,6 +14,13 @@ from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 from opskit.events import EventError
 
 if TYPE_CHECKING:
@@ -80,33 +87,40 @@ def is_dispatch_batch(event: object) -> bool:
 Handler = Callable[[Any, Any], dict[str, Any]]
 
 
+class TargetFailedError(RuntimeError):
+    """A dispatched target's run failed: its message goes back to the queue."""
+
+
 def worker(automation: str) -> Callable[[Handler], Handler]:
-    """Lets a scheduled handler consume its dispatch queue: each SQS record runs the handler on
-    the record's event, for the record's target only. A record whose run raised or whose target
-    failed is returned in batchItemFailures, so SQS retries just that one."""
+    """Lets a scheduled handler consume its dispatch queue, through Powertools' BatchProcessor:
+    each SQS record runs the handler on the record's event, for the record's target only. A
+    record whose run raised or whose target failed is returned in batchItemFailures, so SQS
+    retries just that one; when every record failed, the invocation fails (BatchProcessingError),
+    so the function's Errors alarm sees it."""
 
     def decorate(handler: Handler) -> Handler:
         @wraps(handler)
         def wrapped(event: Any, context: Any) -> dict[str, Any]:
             if not is_dispatch_batch(event):
                 return handler(event, context)
-            failures: list[dict[str, str]] = []
-            results: list[dict[str, Any]] = []
-            for record in event["Records"]:
+
+            def run_record(record: SQSRecord) -> dict[str, Any]:
+                target, inner, run = parse(record.body or "", automation)
+                token, run_token = WORKER_TARGET.set(target), WORKER_RUN.set(run)
                 try:
-                    target, inner, run = parse(str(record.get("body", "")), automation)
-                    token, run_token = WORKER_TARGET.set(target), WORKER_RUN.set(run)
-                    try:
-                        result = handler(inner, context)
-                    finally:
-                        WORKER_TARGET.reset(token)
-                        WORKER_RUN.reset(run_token)
-                    results.append(result)
-                    if result.get("failed_targets"):
-                        failures.append({"itemIdentifier": record["messageId"]})
-                except Exception:
-                    failures.append({"itemIdentifier": str(record.get("messageId", ""))})
-            return {"batchItemFailures": failures, "runs": results}
+                    result = handler(inner, context)
+                finally:
+                    WORKER_TARGET.reset(token)
+                    WORKER_RUN.reset(run_token)
+                if result.get("failed_targets"):
+                    raise TargetFailedError(f"{'/'.join(target)}: "
+                                            f"{result['failed_targets'][0].get('error')}")
+                return result
+
+            processor = BatchProcessor(event_type=EventType.SQS)
+            response = process_partial_response(event=event, record_handler=run_record,
+                                                processor=processor, context=context)
+            return dict(response)
 
         return wrapped
 
