@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from opskit.notify import SCHEMA as REPORT_SCHEMA
 from slack_notifier.renderers import Incoming
 
 _RANK = {"info": 0, "ok": 0, "warning": 1, "critical": 2}
@@ -13,7 +14,7 @@ _RANK = {"info": 0, "ok": 0, "warning": 1, "critical": 2}
 def dispatch_key(incoming: Incoming) -> tuple[str, str] | None:
     """(automation, dispatching run id) for a target's report of a dispatched run, else None."""
     payload = incoming.payload
-    if not isinstance(payload, dict) or payload.get("schema") != "opskit.report/1":
+    if not isinstance(payload, dict) or payload.get("schema") != REPORT_SCHEMA:
         return None
     run = payload.get("dispatch")
     automation = payload.get("automation")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-Severity = Literal["critical", "warning", "info", "ok"]
-SEVERITIES: tuple[Severity, ...] = ("critical", "warning", "info", "ok")
+from opskit.notify import SEVERITIES, Severity
+
+__all__ = ["SEVERITIES", "Link", "Notice", "Severity"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from opskit.notify import SCHEMA as REPORT_SCHEMA
 from opskit.observability import logger
 from slack_notifier import console_links as links
 from slack_notifier.console_links import valid_account
@@ -138,7 +139,7 @@ def render_unknown(payload: Any, incoming: Incoming) -> Notice:
 def _renderer(incoming: Incoming) -> Callable[[Any, Incoming], Notice]:
     payload = incoming.payload
     if isinstance(payload, dict):
-        if payload.get("schema") == "opskit.report/1":
+        if payload.get("schema") == REPORT_SCHEMA:
             return render_report
         if "AlarmName" in payload and "NewStateValue" in payload:
             return render_alarm

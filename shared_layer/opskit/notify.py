@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from opskit.actions import Outcome, Status, count_outcomes
 from opskit.observability import logger
@@ -17,7 +17,11 @@ SCHEMA = "opskit.report/1"
 # SNS allows 256 KiB for the message and its attributes together; keep a margin for attributes.
 MAX_MESSAGE_BYTES = 256 * 1024 - 2048
 SUBJECT_MAX_CHARS = 100
-Severity = Literal["info", "warning", "critical"]
+# One severity scale for reports and for the messages the notifier renders from anything: a
+# report is info, warning or critical; "ok" is what the notifier shows for a recovery (an alarm
+# back to OK, a build that succeeded).
+Severity = Literal["critical", "warning", "info", "ok"]
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 # Failures first, so truncation drops the least important entries.
 _STATUS_ORDER = {Status.FAILED: 0, Status.DONE: 1, Status.PLANNED: 2, Status.SKIPPED: 3}
 
