@@ -28,11 +28,12 @@ CLOCK_TESTS := tests/faults tests/opskit/test_dispatch.py tests/instance_schedul
 	tests/resource_cleanup tests/access_key_auditor tests/rds_backup tests/self_healing \
 	tests/access_key_rotation tests/test_clock_guard.py
 
-.PHONY: help venv test lint security typecheck cfn-lint pytest demo build artifact lock bench clean member-role templates
+.PHONY: help venv test unit lint security typecheck cfn-lint pytest demo build artifact lock bench clean member-role templates
 
 help:
 	@echo "make demo   run every automation against an in-process moto account (no AWS needed)"
 	@echo "make test   ruff, mypy, cfn-lint, sam validate --lint, checkov and pytest (what CI runs)"
+	@echo "make unit   the pure unit tests only (pytest -m unit: no moto, no build)"
 	@echo "make build  sam build (layer + functions, arm64)"
 	@echo "make artifact  sam build plus the runtime SDKs the built-artifact test runs on"
 	@echo "make lint   ruff + mypy + cfn-lint + sam validate"
@@ -86,6 +87,10 @@ security: $(CHECKOV_STAMP)
 test: lint security artifact
 	OPSKIT_ARTIFACT_REQUIRED=1 $(BIN)/pytest -q -n auto
 	OPSKIT_TEST_CLOCK_OFFSET_DAYS=$(CLOCK_GUARD_DAYS) $(BIN)/pytest -q -n auto $(CLOCK_TESTS)
+
+# The pure unit tests only (no moto, no build): seconds, for the edit-test loop.
+unit: $(STAMP)
+	$(BIN)/pytest -q -n auto -m unit
 
 member-role: $(STAMP)
 	$(BIN)/python -m tools.member_role

@@ -217,6 +217,32 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     return setter
 
 
+# Fixtures that stand in for AWS: a test using any of them (directly or through another fixture)
+# is an integration test; every other test is a unit test of pure logic.
+_INTEGRATION_FIXTURES = frozenset({"aws", "endpoint", "moto_server"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        integration = bool(fixtures & _INTEGRATION_FIXTURES) or "artifact" in item.nodeid
+        item.add_marker(pytest.mark.integration if integration else pytest.mark.unit)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_never_reach_aws(request: pytest.FixtureRequest,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test marked unit that sends an HTTP request to AWS is wrongly marked: it fails."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+    from botocore.httpsession import URLLib3Session
+
+    def refuse(self: URLLib3Session, request: object) -> None:
+        raise AssertionError("a unit test sent a request to AWS: use the aws fixture (moto)")
+
+    monkeypatch.setattr(URLLib3Session, "send", refuse)
+
+
 def pytest_report_header() -> str | None:
     days = clock_offset_days()
     return f"clock guard: the suite runs {days} days from today" if days else None
