@@ -5,21 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
 from access_key_auditor.audit import audit_iam, audit_kms, summary
 from access_key_auditor.settings import AuditorConfig
 from opskit.actions import Executor, error_code
 from opskit.aws import Target
-from opskit.dispatch import worker
-from opskit.events import require_scheduled_event
-from opskit.runner import TargetRun, run_automation
-
-logger = Logger()
-metrics = Metrics()
+from opskit.handler import Invocation, Trigger, automation
+from opskit.runner import TargetRun
 
 
 def wait(seconds: float) -> None:
@@ -27,13 +20,10 @@ def wait(seconds: float) -> None:
     time.sleep(seconds)
 
 
-@logger.inject_lambda_context(log_event=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-@worker("access_key_auditor")
-@event_source(data_class=EventBridgeEvent)
-def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    config = AuditorConfig.from_env()
-    now = require_scheduled_event(event)
+@automation("access_key_auditor", config=AuditorConfig.from_env, triggers={Trigger.SCHEDULE},
+            dispatch=True)
+def lambda_handler(run: Invocation[AuditorConfig]) -> dict[str, Any]:
+    config, now = run.config, run.now
     # IAM is global: audited once per account, in the stack's region (or the first target
     # region when the stack's is not a target).
     regions = config.common.target_regions
@@ -55,6 +45,4 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
                 extra["notes"] = [f"KMS keys not checked: {error_code(exc)}: {exc}"]
         return summary(executor, extra)
 
-    return run_automation(config.common, work, run_id=context.aws_request_id,
-                          remaining_ms=context.get_remaining_time_in_millis,
-                          event=event.raw_event)
+    return run.targets(work)

@@ -3,13 +3,11 @@ schedule runs the timeline (the replaced key's overlap, deactivation and deletio
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from access_key_rotation.protocol import KeySecret, RotationError, RotationEvent
@@ -18,15 +16,14 @@ from access_key_rotation.timeline import Periods, run_timeline
 from opskit.actions import Executor
 from opskit.aws import Target
 from opskit.config import CommonConfig, Env
-from opskit.events import EventError, require_object, require_scheduled_event
-from opskit.runner import TargetRun, run_automation
+from opskit.events import EventError
+from opskit.handler import Invocation, Trigger, automation
+from opskit.runner import TargetRun
 
 if TYPE_CHECKING:
     from mypy_boto3_sts import STSClient
 
 AUTOMATION = "access_key_rotation"
-logger = Logger()
-metrics = Metrics()
 # The step retries the new key itself (IAM eventual consistency): one attempt per call here.
 _ONE_ATTEMPT = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
@@ -39,14 +36,24 @@ def sts_with(region: str) -> Any:
     return sts_for
 
 
-@logger.inject_lambda_context(log_event=True)  # the event holds ids only, never a secret
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    config = CommonConfig.from_env(AUTOMATION)
-    periods = read_periods()
-    if "Step" not in require_object(event):
-        return timeline(event, context, config, periods)
-    rotation = RotationEvent.parse(event)
+@dataclass(frozen=True)
+class RotationConfig:
+    common: CommonConfig
+    periods: Periods
+
+    @classmethod
+    def from_env(cls) -> RotationConfig:
+        return cls(CommonConfig.from_env(AUTOMATION), read_periods())
+
+
+# The event holds ids only, never a secret: it is logged.
+@automation(AUTOMATION, config=RotationConfig.from_env,
+            triggers={Trigger.ROTATION, Trigger.SCHEDULE}, log_event=True)
+def lambda_handler(run: Invocation[RotationConfig]) -> dict[str, Any]:
+    if run.trigger is Trigger.SCHEDULE:
+        return timeline(run)
+    config, periods = run.config.common, run.config.periods
+    rotation = RotationEvent.parse(run.event)
     if not rotation.account:
         raise EventError("SecretId", rotation.secret_id, "a secret ARN, as Secrets Manager sends")
 
@@ -56,9 +63,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                           sts_with(target.region), executor, periods=periods)
         return rotator.run(rotation)
 
-    result = run_automation(config, work, run_id=context.aws_request_id,
-                            remaining_ms=context.get_remaining_time_in_millis,
-                            pairs=[(rotation.account, rotation.region)])
+    result = run.targets(work, pairs=[(rotation.account, rotation.region)])
     for failure in result["failed_targets"]:
         raise RotationError(f"{rotation.step} failed: {failure['error']}")
     if config.dry_run and result["counts"]["planned"]:
@@ -77,18 +82,14 @@ def read_periods() -> Periods:
                                                       maximum=3650)))
 
 
-def timeline(event: dict[str, Any], context: LambdaContext, config: CommonConfig,
-             periods: Periods) -> dict[str, Any]:
-    """The daily run: only the template's schedule event, in the function's own account and
-    region, at the Lambda's clock."""
-    now = require_scheduled_event(EventBridgeEvent(event))
-    account, region = context.invoked_function_arn.split(":")[4], config.home_region
+def timeline(run: Invocation[RotationConfig]) -> dict[str, Any]:
+    """The daily run: only the template's schedule event (checked by the handler kit), in the
+    function's own account and region, at the Lambda's clock."""
+    periods, now = run.config.periods, run.now
 
     def work(target: Target, executor: Executor) -> TargetRun:
         session = target.session
         return run_timeline(session.client("secretsmanager"), session.client("iam"), executor,
                             periods, now)
 
-    return run_automation(config, work, run_id=context.aws_request_id,
-                          remaining_ms=context.get_remaining_time_in_millis,
-                          pairs=[(account, region)], event=event)
+    return run.targets(work, pairs=[(run.home_account, run.config.common.home_region)])

@@ -3,43 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
-
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opskit.actions import Executor
 from opskit.aws import Target
-from opskit.dispatch import worker
-from opskit.events import EventError, require_scheduled_event
-from opskit.runner import TargetRun, run_automation
+from opskit.events import EventError
+from opskit.handler import Invocation, Trigger, automation
+from opskit.runner import TargetRun
 from rds_backup.backup import Mode, run_backup
 from rds_backup.settings import BackupConfig
 
-logger = Logger()
-metrics = Metrics()
 
-
-def read_mode(event: EventBridgeEvent) -> tuple[Mode, datetime]:
-    """The run's mode (`detail.mode`, default backup) and its clock (the Lambda's, in UTC)."""
-    when = require_scheduled_event(event)
-    detail = event.raw_event.get("detail") or {}
+def read_mode(event: dict[str, Any]) -> Mode:
+    """The run's mode (`detail.mode` of the schedule's event, default backup)."""
+    detail = event.get("detail") or {}
     mode = detail.get("mode", Mode.BACKUP.value) if isinstance(detail, dict) else None
     if not isinstance(mode, str) or mode not in {m.value for m in Mode}:
         raise EventError("detail.mode", mode, "backup or reconcile")
-    return Mode(mode), when
+    return Mode(mode)
 
 
-@logger.inject_lambda_context(log_event=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-@worker("rds_backup")
-@event_source(data_class=EventBridgeEvent)
-def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    config = BackupConfig.from_env()
-    mode, now = read_mode(event)
-    home_account = context.invoked_function_arn.split(":")[4]
+@automation("rds_backup", config=BackupConfig.from_env, triggers={Trigger.SCHEDULE},
+            dispatch=True)
+def lambda_handler(run: Invocation[BackupConfig]) -> dict[str, Any]:
+    config, mode, now, home_account = run.config, read_mode(run.event), run.now, run.home_account
 
     def work(target: Target, executor: Executor) -> TargetRun:
         rds = target.session.client("rds")
@@ -50,6 +37,4 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
               if config.dr_region and config.dr_region != target.region else None)
         return run_backup(rds, dr, executor, settings, mode=mode, now=now, region=target.region)
 
-    return run_automation(config.common, work, run_id=context.aws_request_id,
-                          remaining_ms=context.get_remaining_time_in_millis,
-                          event=event.raw_event)
+    return run.targets(work)

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from opskit.actions import Executor
 from opskit.aws import Target, target_regions
-from opskit.cloudtrail import API_CALL, read_call, record_ids, skipped_event, trigger
-from opskit.dispatch import worker
-from opskit.events import EventError, is_identifier, require_object, require_scheduled_event
-from opskit.runner import TargetRun, run_automation
+from opskit.cloudtrail import read_call, record_ids, trigger
+from opskit.events import EventError, is_identifier
+from opskit.handler import Invocation, Skip, Trigger, automation
+from opskit.runner import TargetRun
 from s3_public_remediation.buckets import BucketReader
 from s3_public_remediation.remediation import check_buckets
 from s3_public_remediation.settings import AUTOMATION, S3Config
-
-logger = Logger()
-metrics = Metrics()
 
 # Calls that can make one bucket public (or stop protecting it).
 BUCKET_CALLS = frozenset({
@@ -42,33 +35,24 @@ def _reader(target: Target) -> BucketReader:
                         target.account_id)
 
 
-@logger.inject_lambda_context(log_event=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-@worker(AUTOMATION)
-@event_source(data_class=EventBridgeEvent)
-def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    config = S3Config.from_env()
-    raw = require_object(event.raw_event)
-    if event.get("detail-type") != API_CALL:
-        require_scheduled_event(event)
-
+@automation(AUTOMATION, config=S3Config.from_env, triggers={Trigger.API_CALL, Trigger.SCHEDULE},
+            dispatch=True)
+def lambda_handler(run: Invocation[S3Config]) -> dict[str, Any]:
+    config = run.config
+    if run.trigger is Trigger.SCHEDULE:
         def sweep(target: Target, executor: Executor) -> TargetRun:
             reader = _reader(target)
             return check_buckets(reader, reader.bucket_names(target.region), executor, config,
                                  scope=f"sweep of {target.region}")
 
-        return run_automation(config.common, sweep, run_id=context.aws_request_id,
-                              remaining_ms=context.get_remaining_time_in_millis,
-                              event=event.raw_event)
-    call = read_call(raw, config.common, own_role_name=config.own_role_name,
+        return run.targets(sweep)
+    call = read_call(run.event, own_role_name=config.own_role_name,
                      handled=BUCKET_CALLS | ACCOUNT_CALLS,
                      unhandled="{name} cannot make a bucket public")
-    if isinstance(call, dict):
-        return call
     bucket = call.request.get("bucketName")
     if call.event_name in BUCKET_CALLS and not is_identifier(bucket):
         why = str(EventError("detail.requestParameters.bucketName", bucket, "a bucket name"))
-        return skipped_event(config.common, f"malformed: {why}", record_ids(raw))
+        raise Skip(f"malformed: {why}", record_ids(run.event))
 
     if call.event_name in ACCOUNT_CALLS:
         # The account-wide setting changed: every bucket of the account, in every target region.
@@ -79,14 +63,10 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
                                  extra=trigger(call))
 
         regions = target_regions(config.common)
-        return run_automation(config.common, account, run_id=context.aws_request_id,
-                              remaining_ms=context.get_remaining_time_in_millis,
-                              pairs=[(call.account, region) for region in regions])
+        return run.targets(account, pairs=[(call.account, region) for region in regions])
 
     def one_bucket(target: Target, executor: Executor) -> TargetRun:
         return check_buckets(_reader(target), [str(bucket)], executor, config,
                              scope=f"{call.event_name} on {bucket}", extra=trigger(call))
 
-    return run_automation(config.common, one_bucket, run_id=context.aws_request_id,
-                          remaining_ms=context.get_remaining_time_in_millis,
-                          pairs=[(call.account, call.region)])
+    return run.targets(one_bucket, pairs=[(call.account, call.region)])

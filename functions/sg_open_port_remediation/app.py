@@ -4,50 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from opskit.actions import Executor
 from opskit.aws import Target
-from opskit.cloudtrail import API_CALL, read_call, record_ids, skipped_event, trigger
-from opskit.dispatch import worker
-from opskit.events import EventError, require_object, require_scheduled_event
-from opskit.runner import TargetRun, run_automation
+from opskit.cloudtrail import read_call, record_ids, trigger
+from opskit.events import EventError
+from opskit.handler import Invocation, Skip, Trigger, automation
+from opskit.runner import TargetRun
 from sg_open_port_remediation.events import CALLS, group_change
 from sg_open_port_remediation.inventory import group_ids_named
 from sg_open_port_remediation.remediation import ambiguous_name, check
 from sg_open_port_remediation.settings import AUTOMATION, SgConfig
 
-logger = Logger()
-metrics = Metrics()
 
-
-@logger.inject_lambda_context(log_event=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-@worker(AUTOMATION)
-@event_source(data_class=EventBridgeEvent)
-def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    config = SgConfig.from_env()
-    raw = require_object(event.raw_event)
-    if event.get("detail-type") != API_CALL:
-        require_scheduled_event(event)
-
+@automation(AUTOMATION, config=SgConfig.from_env, triggers={Trigger.API_CALL, Trigger.SCHEDULE},
+            dispatch=True)
+def lambda_handler(run: Invocation[SgConfig]) -> dict[str, Any]:
+    config = run.config
+    if run.trigger is Trigger.SCHEDULE:
         def sweep(target: Target, executor: Executor) -> TargetRun:
             return check(target.session.client("ec2"), executor, config,
                          scope=f"sweep of {target.region}")
 
-        return run_automation(config.common, sweep, run_id=context.aws_request_id,
-                              remaining_ms=context.get_remaining_time_in_millis,
-                              event=event.raw_event)
-    call = read_call(raw, config.common, own_role_name=config.own_role_name, handled=CALLS,
+        return run.targets(sweep)
+    call = read_call(run.event, own_role_name=config.own_role_name, handled=CALLS,
                      unhandled="{name} cannot open a port")
-    if isinstance(call, dict):
-        return call
     try:
         change = group_change(call)
     except EventError as exc:
-        return skipped_event(config.common, f"malformed: {exc}", record_ids(raw))
+        raise Skip(f"malformed: {exc}", record_ids(run.event)) from None
 
     def one_group(target: Target, executor: Executor) -> TargetRun:
         ec2 = target.session.client("ec2")
@@ -63,6 +47,4 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
                      group_ids=[group_id or str(change.group_name)], opened_by=change.opened_by,
                      extra=trigger(call))
 
-    return run_automation(config.common, one_group, run_id=context.aws_request_id,
-                          remaining_ms=context.get_remaining_time_in_millis,
-                          pairs=[(call.account, call.region)])
+    return run.targets(one_group, pairs=[(call.account, call.region)])

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from opskit.observability import start_run
+from opskit.handler import Invocation, Trigger, automation
+from opskit.observability import logger, metrics
 from slack_notifier.delivery import ATTEMPT_SECONDS, SAFETY_MARGIN_SECONDS, Poster
 from slack_notifier.grouping import dispatch_key, merge
 from slack_notifier.notifier import Notifier, WebhookStore
@@ -20,8 +19,6 @@ from slack_notifier.renderers import Incoming
 from slack_notifier.settings import AUTOMATION, NotifierConfig
 from slack_notifier.sources import from_direct_event, from_sqs_body, is_sqs_batch
 
-logger = Logger()
-metrics = Metrics()
 webhook_store = WebhookStore()
 http = requests.Session()  # reused across warm invocations: one TLS handshake
 
@@ -129,16 +126,14 @@ def deliver_direct(notifier: Notifier, incomings: list[Incoming]) -> dict[str, A
     return {"delivered": delivered}
 
 
-@logger.inject_lambda_context(log_event=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    config = NotifierConfig.from_env()
-    start_run(AUTOMATION)
+@automation(AUTOMATION, config=NotifierConfig.from_env, triggers={Trigger.MESSAGES})
+def lambda_handler(run: Invocation[NotifierConfig]) -> dict[str, Any]:
+    config, context = run.config, run.context
 
     def remaining() -> float:
         return float(context.get_remaining_time_in_millis()) / 1000
 
     notifier = Notifier(config, webhook_store.load(config), Poster(http, remaining))
-    if is_sqs_batch(event):
-        return deliver_batch(notifier, event["Records"], remaining)
-    return deliver_direct(notifier, from_direct_event(event, config.region))
+    if is_sqs_batch(run.event):
+        return deliver_batch(notifier, run.event["Records"], remaining)
+    return deliver_direct(notifier, from_direct_event(run.event, config.region))

@@ -8,7 +8,7 @@ from typing import Any
 
 from opskit.actions import count_outcomes
 from opskit.config import CommonConfig, is_account_id, is_region
-from opskit.events import EventError, require_envelope
+from opskit.events import EventError, Skip, require_envelope
 from opskit.observability import logger
 
 API_CALL = "AWS API Call via CloudTrail"
@@ -118,10 +118,10 @@ def skipped_event(config: CommonConfig, why: str, ids: Mapping[str, Any]) -> dic
             "counts": count_outcomes([]), "skipped": why}
 
 
-def read_call(event: Mapping[str, Any], config: CommonConfig, *, own_role_name: str,
-              handled: Collection[str], unhandled: str) -> ApiCall | dict[str, Any]:
-    """The record to act on, or the handler's answer when there is none: a malformed record
-    (logged and skipped: raising would only make EventBridge deliver it again), a call that
+def read_call(event: Mapping[str, Any], *, own_role_name: str, handled: Collection[str],
+              unhandled: str) -> ApiCall:
+    """The record to act on. Otherwise `Skip` with the reason: a malformed
+    record (logged: raising an error would only make EventBridge deliver it again), a call that
     changed nothing or was the automation's own, or a call the automation does not handle
     (`unhandled` is a sentence about `{name}`)."""
     ids = record_ids(event)
@@ -129,11 +129,13 @@ def read_call(event: Mapping[str, Any], config: CommonConfig, *, own_role_name: 
         call = parse_api_call(event)
     except EventError as exc:
         logger.warning("malformed CloudTrail event", extra={"error": str(exc), **ids})
-        return skipped_event(config, f"malformed: {exc}", ids)
+        raise Skip(f"malformed: {exc}", ids) from None
     why = not_actionable(call, own_role_name)
     if why is None and call.event_name not in handled:
         why = unhandled.format(name=call.event_name)
-    return call if why is None else skipped_event(config, why, ids)
+    if why is not None:
+        raise Skip(why, ids)
+    return call
 
 
 def trigger(call: ApiCall) -> dict[str, Any]:

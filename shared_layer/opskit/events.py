@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,17 @@ class EventError(ValueError):
         self.field = field
         self.value = value
         super().__init__(f"{field}={value!r} is invalid: expected {expected}")
+
+
+class Skip(Exception):  # noqa: N818 - a decision, not an error
+    """The event is not for this automation to act on (a read-only call, its own call, a call it
+    does not handle, a malformed record): nothing is done and the reason is the reply
+    (opskit.handler turns it into the skipped reply)."""
+
+    def __init__(self, reason: str, ids: Mapping[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.ids = dict(ids or {})
 
 
 # EventBridge, SQS and Secrets Manager never deliver more than this; a larger event is not theirs.

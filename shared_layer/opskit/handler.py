@@ -1,0 +1,162 @@
+"""The handler kit: what every automation's `lambda_handler` does around its own logic.
+
+```python
+@automation("instance_scheduler", config=SchedulerConfig.from_env,
+            triggers={Trigger.SCHEDULE}, dispatch=True)
+def lambda_handler(run: Invocation[SchedulerConfig]) -> dict[str, Any]:
+    return run.targets(lambda target, executor: schedule_target(target, executor, run.config,
+                                                                 run.now))
+```
+
+The decorator gives the function Lambda's `(event, context)` signature and, around the
+automation's own code: Powertools' logger (the Lambda context in every line) and metrics (the
+automation's dimension, the cold start), the dispatch worker for automations that spread their
+targets over a work queue, the configuration read once per container (again only when the
+environment changes), and the trigger: an event none of the declared triggers sends is refused
+with the field named before any AWS call, and a scheduled run gets the Lambda's clock, never the
+event's. The body raises `Skip` for an event it does not act on: the answer is then the same
+skipped reply for every automation, logged, with nothing done.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from functools import wraps
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from opskit.cloudtrail import API_CALL, skipped_event
+from opskit.config import CommonConfig
+from opskit.dispatch import worker
+from opskit.events import EventError, Skip, require_object, require_scheduled_event
+from opskit.observability import metrics, start_run
+from opskit.runner import Work, run_automation
+
+ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
+__all__ = ["Invocation", "Skip", "Trigger", "automation", "read_once"]
+
+
+class Trigger(StrEnum):
+    """What may invoke an automation."""
+
+    SCHEDULE = "schedule"  # the template's EventBridge Scheduler or rule schedule
+    API_CALL = "api-call"  # an "AWS API Call via CloudTrail" event
+    ALARM = "alarm"  # a "CloudWatch Alarm State Change" event
+    ROTATION = "rotation"  # a Secrets Manager rotation step ({"Step": ...})
+    MESSAGES = "messages"  # anything to show (the notifier: SQS, SNS, Logs, events, alarms)
+
+
+@dataclass(frozen=True)
+class Invocation[C]:
+    """One invocation, as the automation's code sees it."""
+
+    event: Any  # a JSON object, for every trigger but MESSAGES (anything to show)
+    context: LambdaContext
+    config: C
+    common: CommonConfig | None  # None for the notifier, which acts on no AWS resource
+    trigger: Trigger
+    clock: datetime | None = None  # a scheduled run's: the Lambda's, never the event's
+
+    @property
+    def now(self) -> datetime:
+        """A scheduled run's time (the Lambda's clock)."""
+        if self.clock is None:
+            raise TypeError(f"a {self.trigger} invocation has no scheduled time")
+        return self.clock
+
+    @property
+    def home_account(self) -> str:
+        """The account the function runs in."""
+        return self.context.invoked_function_arn.split(":")[4]
+
+    def targets(self, work: Work, *, pairs: list[tuple[str, str]] | None = None
+                ) -> dict[str, Any]:
+        """Run `work` on the configured targets (or on `pairs`, for an event about one account
+        and region), within the invocation's time, and report each target."""
+        if self.common is None:
+            raise TypeError("an automation without CommonConfig has no targets")
+        scheduled = self.trigger is Trigger.SCHEDULE and pairs is None
+        return run_automation(self.common, work, run_id=self.context.aws_request_id,
+                              remaining_ms=self.context.get_remaining_time_in_millis,
+                              pairs=pairs, event=self.event if scheduled else None)
+
+
+type Body[C] = Callable[[Invocation[C]], dict[str, Any]]
+LambdaHandler = Callable[[Any, Any], dict[str, Any]]  # (event, Lambda context)
+_configs: dict[tuple[str, frozenset[tuple[str, str]]], Any] = {}
+
+
+def read_once[C](name: str, load: Callable[[], C]) -> C:
+    """The automation's configuration, read once per container: again only when the environment
+    changed (never on Lambda; between tests, yes)."""
+    key = (name, frozenset(os.environ.items()))
+    if key not in _configs:
+        _configs.clear()  # one environment at a time
+        _configs[key] = load()
+    config: C = _configs[key]
+    return config
+
+
+def _trigger(event: dict[str, Any], triggers: Collection[Trigger]) -> tuple[Trigger,
+                                                                             datetime | None]:
+    detail_type = event.get("detail-type")
+    if Trigger.ROTATION in triggers and "Step" in event:
+        return Trigger.ROTATION, None
+    if Trigger.API_CALL in triggers and detail_type == API_CALL:
+        return Trigger.API_CALL, None
+    if Trigger.ALARM in triggers and detail_type == ALARM_STATE_CHANGE:
+        return Trigger.ALARM, None
+    if Trigger.SCHEDULE in triggers:  # anything else must be the schedule's own event
+        return Trigger.SCHEDULE, require_scheduled_event(EventBridgeEvent(event))
+    if len(triggers) == 1:  # the automation's own parser names what is wrong
+        (only,) = triggers
+        return only, None
+    raise EventError("detail-type", detail_type, " or ".join(sorted(triggers)))
+
+
+def automation[C](name: str, *, config: Callable[[], C], triggers: Collection[Trigger],
+               common: Callable[[C], CommonConfig] | None = None, dispatch: bool = False,
+               log_event: bool = False) -> Callable[[Body[C]], LambdaHandler]:
+    """The Lambda handler of automation `name` around `body` (see the module's docstring).
+    `common` finds the shared settings in the automation's configuration (its `common`
+    attribute by default)."""
+    logger = Logger()  # the service name is the function's POWERTOOLS_SERVICE_NAME
+
+    def shared(value: C) -> CommonConfig | None:
+        if common is not None:
+            return common(value)
+        found = getattr(value, "common", value)
+        return found if isinstance(found, CommonConfig) else None
+
+    def decorate(body: Body[C]) -> LambdaHandler:
+        @wraps(body)
+        def handle(event: Any, context: Any) -> dict[str, Any]:
+            start_run(name)
+            raw = event if Trigger.MESSAGES in triggers else require_object(event)
+            trigger, now = ((Trigger.MESSAGES, None) if Trigger.MESSAGES in triggers
+                            else _trigger(raw, triggers))
+            settings = read_once(name, config)
+            invocation = Invocation(raw, context, settings, shared(settings), trigger, now)
+            try:
+                return body(invocation)
+            except Skip as skip:
+                if invocation.common is None:
+                    raise
+                return skipped_event(invocation.common, skip.reason, skip.ids)
+
+        handle.opskit_triggers = frozenset(triggers)  # type: ignore[attr-defined]
+        handler: LambdaHandler = handle
+        if dispatch:
+            handler = worker(name)(handler)
+        handler = metrics.log_metrics(capture_cold_start_metric=True)(handler)
+        wrapped: LambdaHandler = logger.inject_lambda_context(log_event=log_event)(handler)
+        return wrapped
+
+    return decorate
