@@ -27,7 +27,6 @@ COPY_FAILED_KEY = "opskit:dr-copy-failed"
 SNAPSHOT_ID_MAX = 255
 EXPORT_TASK_ID_MAX = 60
 CONFLICT_SUFFIX_LENGTH = 8
-_DAY = re.compile(r"-(\d{4}-\d{2}-\d{2})$")
 # arn:<partition>:rds:<region>:<account>:<type>:<name>
 _RDS_ARN = re.compile(r"^arn:aws[\w-]*:rds:([a-z0-9-]+):(\d{12}):([a-z-]+):(.+)$")
 _SOURCE_TYPE = {INSTANCE: "db", CLUSTER: "cluster"}
@@ -79,14 +78,6 @@ def conflict_id(name: str, source_arn: str) -> str:
     deterministic (a hash of the source's ARN), so a re-run finds the same name."""
     digest = hashlib.sha256(source_arn.encode()).hexdigest()[:CONFLICT_SUFFIX_LENGTH]
     return f"{name[:SNAPSHOT_ID_MAX - CONFLICT_SUFFIX_LENGTH - 1]}-{digest}"
-
-
-def day_of(identifier: str) -> date | None:
-    match = _DAY.search(identifier)
-    try:
-        return date.fromisoformat(match.group(1)) if match else None
-    except ValueError:
-        return None
 
 
 def export_task_id(snapshot: str) -> str:

@@ -4,7 +4,7 @@ carry the cleanup mark but are in use again (the mark is then removed)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -376,9 +376,3 @@ def _iso(value: Any) -> datetime | None:
     except ValueError:
         return None
 
-
-def iter_kinds(candidates: Iterable[Candidate]) -> dict[str, list[Candidate]]:
-    grouped: dict[str, list[Candidate]] = {}
-    for candidate in candidates:
-        grouped.setdefault(candidate.kind, []).append(candidate)
-    return grouped

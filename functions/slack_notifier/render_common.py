@@ -13,7 +13,6 @@ from slack_notifier.console_links import partition_of, valid_account, valid_regi
 from slack_notifier.notice import Link
 
 JsonObject = Mapping[str, Any]
-SEVERITY_RANK = {"info": 0, "ok": 0, "warning": 1, "critical": 2}
 
 
 @dataclass(frozen=True, slots=True)
