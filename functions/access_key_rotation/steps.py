@@ -37,7 +37,7 @@ from opskit.iam_keys import (
 )
 from opskit.observability import logger
 from opskit.runner import TargetRun
-from opskit.tags import is_exempt, tags_to_dict
+from opskit.tags import tags_to_dict
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
@@ -118,7 +118,7 @@ class Rotator:
         if self._secret(event, name, PENDING) is not None:
             return TargetRun(title=f"{name}: new key already created", quiet=True)
         user, tags = self.user, self.user_tags
-        if is_exempt(tags, self.executor.exemption_tag_key):
+        if self.executor.exemption(tags) is not None:
             raise RotationError(f"user {user} is exempt (tagged "
                                 f"{self.executor.exemption_tag_key}): no key is rotated")
         keys = self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]

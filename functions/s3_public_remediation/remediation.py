@@ -13,7 +13,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from opskit.actions import Action, Executor, Outcome, Status, error_code
 from opskit.observability import logger
 from opskit.runner import TargetRun
-from opskit.tags import is_exempt
 from s3_public_remediation.buckets import BucketGoneError, BucketReader
 from s3_public_remediation.planner import (
     BLOCK,
@@ -121,9 +120,9 @@ def check_bucket(reader: BucketReader, bucket: str, executor: Executor,
         if not findings:
             return
         tags = reader.tags(bucket)
-        if is_exempt(tags, config.common.exemption_tag_key):
-            executor.skip(report_only(state, findings, tags, "exempt"),
-                          f"exempt: tagged {config.common.exemption_tag_key}")
+        exempt = executor.exemption(tags)
+        if exempt is not None:
+            executor.skip(report_only(state, findings, tags, "exempt"), exempt)
             return
         try:
             mode = mode_of(bucket, tags, config)

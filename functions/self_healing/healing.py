@@ -22,7 +22,7 @@ from opskit.actions import Action, Executor, Status, error_code
 from opskit.instance_store import has_instance_store, refusal
 from opskit.observability import logger
 from opskit.runner import TargetRun
-from opskit.tags import TRUE_VALUES, is_exempt, tags_to_dict
+from opskit.tags import TRUE_VALUES, tags_to_dict
 from self_healing.alarm import AlarmChange, Subject
 from self_healing.restart import Restart, Restarter, StopStartError
 from self_healing.settings import REMEDIES, HealConfig
@@ -348,8 +348,9 @@ def heal(clients: Clients, alarm: AlarmChange, executor: Executor, config: HealC
     if found.instance is not None and found.instance.state != "running":
         return refuse(f"the instance is {found.instance.state}: nothing to restart", found,
                       action)
-    if is_exempt(found.tags, config.common.exemption_tag_key):
-        return refuse(f"exempt: tagged {config.common.exemption_tag_key}", found, action)
+    exempt = executor.exemption(found.tags)
+    if exempt is not None:
+        return refuse(exempt, found, action)
     if action == "report":
         executor.run([Action(found.resource, found.kind, "report", alarm.reason,
                              {**base, **found.details})], lambda _: None)

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from opskit.actions import Action, Executor, Outcome, Status, resources
 from opskit.runner import TargetRun
-from opskit.tags import is_exempt
 from sg_open_port_remediation.inventory import Group, groups, ingress_rules
 from sg_open_port_remediation.rules import ALL_TRAFFIC, Rule, violation
 from sg_open_port_remediation.settings import SgConfig
@@ -77,7 +76,6 @@ def remediate_group(ec2: EC2Client, group: Group, findings: Sequence[Finding],
     """Replacement first (no gap for the allowed range), then revoke exactly the offending rules."""
     context = {"group_id": group.group_id, "group_name": group.name, "vpc_id": group.vpc_id}
     marker = config.description_marker
-    exemption = config.common.exemption_tag_key
     revocable: list[Action] = []
     replacements: list[Action] = []
     for finding in findings:
@@ -89,9 +87,9 @@ def remediate_group(ec2: EC2Client, group: Group, findings: Sequence[Finding],
         if marker in rule.description or marker in group.description:
             where = "rule" if marker in rule.description else "group"
             executor.skip(action, f"allowed: the {where} description carries {marker!r}")
-        elif is_exempt(group.tags, exemption) or is_exempt(rule.tags, exemption):
-            where = "group" if is_exempt(group.tags, exemption) else "rule"
-            executor.skip(action, f"exempt: {where} tagged {exemption}")
+        elif (exempt := executor.exemption(group.tags, "group")
+              or executor.exemption(rule.tags, "rule")) is not None:
+            executor.skip(action, exempt)
         else:
             revocable.append(action)
             permission = replacement(rule, config)

@@ -95,6 +95,15 @@ class Executor:
             self.recorder(outcome)
         return outcome
 
+    def exemption(self, tags: Mapping[str, str], where: str = "") -> str | None:
+        """The one exemption check of every automation: the skip note when `tags` carry the
+        exemption tag with a true value (`where` says whose tags: "group", "rule"...), else
+        None. `run` applies it to every action; an automation calls it for what it refuses
+        before there is an action to run (a report-only finding, a heal, a rotation step)."""
+        if not is_exempt(tags, self.exemption_tag_key):
+            return None
+        return f"exempt: {where + ' ' if where else ''}tagged {self.exemption_tag_key}"
+
     def skip(self, action: Action, note: str) -> Outcome:
         """Record an action the automation decided not to take (it appears in the report)."""
         return self._record(Outcome(action, Status.SKIPPED, note))
@@ -114,8 +123,9 @@ class Executor:
         start = len(self.outcomes)
         eligible: list[Action] = []
         for action in actions:
-            if is_exempt(action.tags, self.exemption_tag_key):
-                self.skip(action, f"exempt: tagged {self.exemption_tag_key}")
+            exempt = self.exemption(action.tags)
+            if exempt is not None:
+                self.skip(action, exempt)
             else:
                 eligible.append(action)
         if self.dry_run:

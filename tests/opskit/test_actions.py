@@ -106,3 +106,14 @@ def test_chunks() -> None:
     assert list(chunks([1, 2, 3], 2)) == [[1, 2], [3]]
     with pytest.raises(ValueError, match="size=0"):
         list(chunks([1], 0))
+
+
+def test_the_one_exemption_check_names_whose_tags() -> None:
+    from opskit.actions import Executor
+
+    executor = Executor(dry_run=False, exemption_tag_key="opskit:exempt")
+    assert executor.exemption({"opskit:exempt": " ON "}) == "exempt: tagged opskit:exempt"
+    assert executor.exemption({"opskit:exempt": "true"}, "group") == (
+        "exempt: group tagged opskit:exempt")
+    assert executor.exemption({"opskit:exempt": "false"}) is None
+    assert executor.exemption({}) is None
