@@ -9,30 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tools.catalog import catalog
+from tools.catalog import catalog, load_template
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 
 
-class _Loader(yaml.SafeLoader):
-    """Reads CloudFormation's short tags (!Ref, !Sub, !If...) as {"Tag": value}."""
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {suffix: value}
-
-
-_Loader.add_multi_constructor("!", _tag)
 def _load(path: Path) -> dict[str, Any]:
-    return dict(yaml.load(path.read_text(), Loader=_Loader))  # noqa: S506 - SafeLoader
+    return load_template(path, style="short")
 
 
 # The catalog as deployed: the root and every automation's template (tools/catalog.py).

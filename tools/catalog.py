@@ -13,8 +13,11 @@ permission checks and the template tests read the catalog through this view.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOT_TEMPLATE = ROOT / "template.yaml"
@@ -27,6 +30,34 @@ PASSED = {"LayerArn": ("Ref", "OpskitLayer"), "AlertTopicArn": ("Ref", "AlertTop
           "RotationFunctionArn": ("GetAtt", "AccessKeyRotationFunction.Arn")}
 # Conditions an automation's template defines in its own terms; the catalog has the root's.
 ROOT_WINS = frozenset({"AccessKeyRotationEnabled", "HasAlertEmail"})
+
+
+class _LongLoader(yaml.SafeLoader):
+    """CloudFormation's short tags in their long form: !Sub x -> {"Fn::Sub": x}."""
+
+
+class _ShortLoader(yaml.SafeLoader):
+    """CloudFormation's short tags by their own name: !Sub x -> {"Sub": x}."""
+
+
+def _tag(style: str, loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {_function(style, suffix): value}
+
+
+_LongLoader.add_multi_constructor("!", partial(_tag, "long"))
+_ShortLoader.add_multi_constructor("!", partial(_tag, "short"))
+
+
+def load_template(path: Path, style: str = "long") -> dict[str, Any]:
+    """One template file, its short tags read in `style` ("long": Fn::Sub, "short": Sub)."""
+    loader = _LongLoader if style == "long" else _ShortLoader
+    return dict(yaml.load(path.read_text(), Loader=loader))  # noqa: S506 - a SafeLoader
 
 
 def _function(style: str, name: str) -> str:

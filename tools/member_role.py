@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from tools.catalog import catalog
+from tools.catalog import catalog, load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
@@ -40,25 +40,8 @@ TRANSLATED = {"AccessKeyRotationEnabled": ("AllowKeyRotation", "the stack's "
                             "${OpskitStackName}-AccessKeyRotation-*"}})}
 
 
-class _Loader(yaml.SafeLoader):
-    """CloudFormation's short tags become their long form (!Sub x -> {"Fn::Sub": x})."""
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {"Ref": value} if suffix == "Ref" else {f"Fn::{suffix}": value}
-
-
-_Loader.add_multi_constructor("!", _tag)
-
-
 def load(path: Path) -> dict[str, Any]:
-    return dict(yaml.load(path.read_text(), Loader=_Loader))  # noqa: S506 - a SafeLoader
+    return load_template(path)
 
 
 def _names(value: Any) -> set[str]:
