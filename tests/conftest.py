@@ -294,9 +294,9 @@ def reports(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     built: list[dict[str, Any]] = []
     build = runner.build_report
 
-    def spy(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    def spy(*args: Any, **kwargs: Any) -> Any:
         report = build(*args, **kwargs)
-        built.append(report)
+        built.append(report.to_dict())  # as published
         return report
 
     monkeypatch.setattr(runner, "build_report", spy)

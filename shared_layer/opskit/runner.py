@@ -12,7 +12,7 @@ from opskit import dispatch
 from opskit.actions import Executor, count_outcomes
 from opskit.aws import SessionFactory, Target, TargetFailure, for_each_target, target_pairs
 from opskit.config import CommonConfig
-from opskit.notify import RunContext, Severity, build_report, publish_report
+from opskit.notify import Report, RunContext, Severity, build_report, publish_report
 from opskit.observability import (
     logger,
     record_counts,
@@ -68,13 +68,13 @@ def run_automation(
     if config.alert_topic_arn:
         sns = factory.base.client("sns", region_name=config.alert_topic_arn.split(":")[3])
 
-    def publish(report: dict[str, Any]) -> str | None:
+    def publish(report: Report) -> str | None:
         if sns is None or config.alert_topic_arn is None:
             return None
         try:
             return publish_report(sns, config.alert_topic_arn, report)
         except Exception:  # a lost report must not turn a good run into a failed one
-            logger.exception("report not published", extra={"title": report["title"]})
+            logger.exception("report not published", extra={"title": report.title})
             return None
 
     def on_target(target: Target) -> dict[str, Any]:
@@ -89,12 +89,12 @@ def run_automation(
             extra["dispatch"] = dispatched  # one target of a dispatched run
         report = build_report(run, executor.outcomes, title=result.title,
                               severity=result.severity, extra=extra)
-        record_counts(report["counts"])
-        logger.info("target done", extra={"target": str(target), "counts": report["counts"],
-                                          "title": report["title"], **result.extra})
-        if not result.quiet or report["counts"]["failed"]:
+        record_counts(dict(report.counts))
+        logger.info("target done", extra={"target": str(target), "counts": dict(report.counts),
+                                          "title": report.title, **result.extra})
+        if not result.quiet or report.counts["failed"]:
             publish(report)
-        return report
+        return report.to_dict()
 
     def on_failure(failure: TargetFailure) -> None:
         record_target_failure(failure.account_id, failure.region, failure.error)

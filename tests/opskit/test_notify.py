@@ -19,7 +19,7 @@ def _outcome(i: int, status: Status, note: str = "") -> Outcome:
 
 def test_report_has_the_contract_shape() -> None:
     outcomes = [_outcome(1, Status.PLANNED), _outcome(2, Status.FAILED, "boom")]
-    report = build_report(RUN, outcomes, title="Would stop 1 EC2 instance")
+    report = build_report(RUN, outcomes, title="Would stop 1 EC2 instance").to_dict()
     assert report["schema"] == "opskit.report/1"
     assert report["counts"] == {"done": 0, "planned": 1, "skipped": 0, "failed": 1}
     assert report["severity"] == "warning"
@@ -33,13 +33,14 @@ def test_report_has_the_contract_shape() -> None:
 
 def test_truncation_keeps_counts_exact_and_fits() -> None:
     outcomes = [_outcome(i, Status.PLANNED, "x" * 200) for i in range(5000)]
-    report = build_report(RUN, outcomes)
+    built = build_report(RUN, outcomes)
+    report = built.to_dict()
     assert report["truncated"] is True
     assert report["counts"]["planned"] == 5000
     assert 0 < len(report["actions"]) < 5000
     assert len(json.dumps(report).encode()) <= 256 * 1024 - 2048
-    small = fit_report(report, max_bytes=2000)
-    assert len(json.dumps(small).encode()) <= 2000
+    small = fit_report(built, max_bytes=2000)
+    assert len(json.dumps(small.to_dict()).encode()) <= 2000
 
 
 def test_publish_sends_json_with_filterable_attributes(alert_inbox: AlertInbox) -> None:
@@ -58,7 +59,7 @@ def test_publish_sends_json_with_filterable_attributes(alert_inbox: AlertInbox) 
     sqs = boto3.client("sqs")
     (message,) = sqs.receive_message(QueueUrl=alert_inbox.queue_url,
                                      MessageAttributeNames=["All"])["Messages"]
-    assert json.loads(message["Body"]) == report
+    assert json.loads(message["Body"]) == report.to_dict()
     attributes = message["MessageAttributes"]
     assert attributes["automation"]["StringValue"] == "instance_scheduler"
     assert attributes["severity"]["StringValue"] == "info"
@@ -78,5 +79,5 @@ def test_skips_alone_publish_nothing() -> None:
             raise AssertionError("must not publish")
 
     report = build_report(RUN, [_outcome(1, Status.SKIPPED, "exempt")])
-    assert report["counts"]["skipped"] == 1
+    assert report.counts["skipped"] == 1
     assert publish_report(NoSns(), "arn", report) is None  # type: ignore[arg-type]
