@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from opskit.actions import Action
 from s3_public_remediation.access import (
@@ -81,12 +81,17 @@ def mode_of(bucket: str, tags: Mapping[str, str], config: S3Config) -> Mode:
                          f"{', '.join(mode.value for mode in Mode)}") from None
 
 
+# The S3 calls a remediation makes, and nothing else (remediation._apply names each).
+S3Call = Literal["put_bucket_acl", "put_bucket_policy", "delete_bucket_policy",
+                 "put_public_access_block"]
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One change and the call that makes it (kept out of the report: details say what)."""
 
     action: Action
-    call: str
+    call: S3Call
     params: Mapping[str, Any]
 
 
@@ -97,7 +102,7 @@ def changes(state: BucketState, findings: Findings, tags: Mapping[str, str],
     reason = "; ".join(findings.reasons)
     planned: list[Change] = []
 
-    def change(action: str, details: dict[str, Any], call: str, **params: Any) -> None:
+    def change(action: str, details: dict[str, Any], call: S3Call, **params: Any) -> None:
         planned.append(Change(Action(state.name, RESOURCE_TYPE, action, reason, details, tags),
                               call, params))
 

@@ -39,7 +39,16 @@ IDEMPOTENT = ("NoSuchBucketPolicy",)
 
 
 def _apply(s3: S3Client, change: Change, _batch: Sequence[Action]) -> None:
-    getattr(s3, change.call)(Bucket=change.action.resource, **change.params)
+    bucket, params = change.action.resource, change.params
+    match change.call:
+        case "put_bucket_acl":
+            s3.put_bucket_acl(Bucket=bucket, **params)
+        case "put_bucket_policy":
+            s3.put_bucket_policy(Bucket=bucket, **params)
+        case "delete_bucket_policy":
+            s3.delete_bucket_policy(Bucket=bucket, **params)
+        case "put_public_access_block":
+            s3.put_public_access_block(Bucket=bucket, **params)
 
 
 # Bucket reads have no batch API: a sweep reads this many buckets at once (boto3 clients are
