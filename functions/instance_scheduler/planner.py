@@ -10,7 +10,7 @@ someone starts, stops or resizes by hand is left alone. An enforced schedule (th
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from instance_scheduler.inventory import (
@@ -25,7 +25,7 @@ from instance_scheduler.last_action import LastAction, parse_last_action
 from instance_scheduler.override import OverrideError, parse_override
 from instance_scheduler.schedule import Mode, Schedule, ScheduleError, parse_schedule
 from instance_scheduler.settings import AsgStopMode, SchedulerConfig
-from opskit.actions import Action
+from opskit.actions import Action, Plan
 from opskit.tags import is_exempt
 
 START, STOP, HIBERNATE, REMOVE_OVERRIDE = "start", "stop", "hibernate", "remove-override"
@@ -37,16 +37,6 @@ CHECK_TAGS = "check-tags"
 CHECK_STATE = "check-state"
 # AWS starts a database that has stayed stopped for 7 days.
 RDS_MAX_STOPPED = timedelta(days=7)
-
-
-@dataclass
-class Plan:
-    actions: list[Action] = field(default_factory=list)
-    skipped: list[tuple[Action, str]] = field(default_factory=list)
-    # Reported as failed, severity warning: a bad tag, a state needing a person.
-    invalid: list[tuple[Action, str]] = field(default_factory=list)
-    # Reported as failed, severity critical: something is lost unless a person acts.
-    critical: list[tuple[Action, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +66,7 @@ def _wanted_by_schedule(resource: Resource, config: SchedulerConfig, now: dateti
         schedule = parse_schedule(value, default_timezone=config.default_timezone,
                                   named=config.schedules)
     except ScheduleError as exc:
-        plan.invalid.append((_action(resource, CHECK_TAGS, f"invalid {config.schedule_tag_key} tag "
+        plan.failed.append((_action(resource, CHECK_TAGS, f"invalid {config.schedule_tag_key} tag "
                                      f"{value!r}: {exc}"), "resource left untouched"))
         return None
     running = schedule.wants_running(now)
@@ -97,7 +87,7 @@ def _wanted(resource: Resource, config: SchedulerConfig, now: datetime,
         try:
             override = parse_override(override_value)
         except OverrideError as exc:
-            plan.invalid.append((_action(resource, CHECK_TAGS, f"invalid {config.override_tag_key} "
+            plan.failed.append((_action(resource, CHECK_TAGS, f"invalid {config.override_tag_key} "
                                          f"tag {override_value!r}: {exc}"),
                                  "resource left untouched"))
             return None
@@ -167,7 +157,7 @@ def _group_problem(resource: Resource, name: str, config: SchedulerConfig,
                                       "hand"))
         return True
     if group.saved is not None and group.saved_capacity is None:
-        plan.invalid.append((action, f"saved size {key}={group.saved!r} is not "
+        plan.failed.append((action, f"saved size {key}={group.saved!r} is not "
                                      "min/max/desired: a saved size is never overwritten or "
                                      "guessed; fix or delete the tag"))
         return True
@@ -189,7 +179,7 @@ def plan_resource(resource: Resource, config: SchedulerConfig, now: datetime, pl
     if resource.needs_a_person is not None:
         severity, note = resource.needs_a_person
         action = _action(resource, CHECK_STATE, f"{resource.raw_state}: needs a person")
-        (plan.critical if severity == "critical" else plan.invalid).append((action, note))
+        (plan.critical if severity == "critical" else plan.failed).append((action, note))
         return
     wanted = _wanted(resource, config, now, plan)
     if wanted is None:

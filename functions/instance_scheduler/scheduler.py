@@ -29,11 +29,10 @@ from instance_scheduler.planner import (
     RECORD_STOPPED,
     START,
     STOP,
-    Plan,
     plan_resources,
 )
 from instance_scheduler.settings import AsgStopMode, SchedulerConfig
-from opskit.actions import Action, Executor, Status
+from opskit.actions import Action, Executor, Plan, Status
 from opskit.aws import Target
 from opskit.instance_store import has_instance_store, refusal
 from opskit.runner import TargetRun
@@ -166,12 +165,7 @@ def schedule_target(target: Target, executor: Executor, config: SchedulerConfig,
     resources = collect(clients, config)
     found = {(r.kind, r.id): r for r in resources}
     plan = plan_resources(resources, config, now)
-    for action, note in plan.critical:
-        executor.fail(action, note)
-    for action, note in plan.invalid:
-        executor.fail(action, note)
-    for action, note in plan.skipped:
-        executor.skip(action, note)
+    plan.record(executor)
     actions = _refuse_unsafe_starts(clients, plan, executor)
     actions = _refuse_instance_store_stops(clients, actions, found, executor)
     actions = _note_rds_auto_starts(clients, actions)

@@ -169,7 +169,10 @@ class Plan:
 
     actions: list[Action] = field(default_factory=list)
     skipped: list[tuple[Action, str]] = field(default_factory=list)
+    # Reported as failed: a bad tag or setting, a state that needs a person.
     failed: list[tuple[Action, str]] = field(default_factory=list)
+    # Reported as failed, and the report is critical: something is lost unless a person acts.
+    critical: list[tuple[Action, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def add(self, action: Action, skip: str | None = None) -> None:
@@ -182,14 +185,17 @@ class Plan:
         self.actions.extend(other.actions)
         self.skipped.extend(other.skipped)
         self.failed.extend(other.failed)
+        self.critical.extend(other.critical)
         self.notes.extend(other.notes)
 
     def record(self, executor: Executor) -> None:
         """Hand the decided skips and failures to the executor (they call no AWS API)."""
-        for action, why in self.skipped:
-            executor.skip(action, why)
+        for action, why in self.critical:
+            executor.fail(action, why)
         for action, why in self.failed:
             executor.fail(action, why)
+        for action, why in self.skipped:
+            executor.skip(action, why)
 
 
 def count_outcomes(outcomes: Sequence[Outcome]) -> dict[str, int]:

@@ -13,8 +13,9 @@ from instance_scheduler.inventory import (
     State,
     needs_a_person,
 )
-from instance_scheduler.planner import RECORD_RUNNING, RECORD_STOPPED, Plan, plan_resources
+from instance_scheduler.planner import RECORD_RUNNING, RECORD_STOPPED, plan_resources
 from instance_scheduler.settings import SchedulerConfig
+from opskit.actions import Plan
 
 SATURDAY = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 MONDAY = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -51,7 +52,7 @@ def test_plans_only_the_difference(res: Resource, now: datetime,
     # (a resource never acted on and already right is recorded: see the transition tests)
     assert [(a.resource, a.action) for a in plan.actions
             if a.action not in (RECORD_RUNNING, RECORD_STOPPED)] == expected
-    assert plan.invalid == []
+    assert plan.failed == []
 
 
 def test_transitional_state_is_skipped_with_the_reason() -> None:
@@ -83,7 +84,7 @@ def test_invalid_tags_leave_the_resource_untouched() -> None:
     plan = plan_resources([resource(State.RUNNING, "whenever"),
                            resource(State.RUNNING, ScheduleOverride="on")], CONFIG, SATURDAY)
     assert plan.actions == []
-    reasons = [action.reason for action, _ in plan.invalid]
+    reasons = [action.reason for action, _ in plan.failed]
     assert reasons[0].startswith("invalid Schedule tag 'whenever': unknown word 'whenever'")
     assert reasons[1].startswith("invalid ScheduleOverride tag 'on': expected 'on until <time>'")
 
