@@ -9,6 +9,12 @@ from typing import Any
 
 import requests
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from opskit.handler import Invocation, Trigger, automation
 from opskit.observability import logger, metrics
@@ -24,6 +30,10 @@ http = requests.Session()  # reused across warm invocations: one TLS handshake
 
 # No notice is started unless one full attempt and the margin still fit in the invocation.
 MIN_SECONDS_TO_START = ATTEMPT_SECONDS + SAFETY_MARGIN_SECONDS
+
+
+class NoticeNotDeliveredError(RuntimeError):
+    """One notice (and so each of its records) was not delivered: the record goes back."""
 
 
 class DeliveryFailedError(RuntimeError):
@@ -78,27 +88,44 @@ def _group(records: list[Any]) -> list[_Notice]:
 def deliver_batch(notifier: Notifier, records: list[Any],
                   remaining_seconds: Callable[[], float] = lambda: float("inf"),
                   ) -> dict[str, Any]:
-    """Send each notice in turn. A notice that cannot be delivered returns its records in
-    batchItemFailures, so SQS retries only those; when time runs short, the notices not yet
-    started are returned the same way. When nothing at all was delivered, the invocation
-    fails (DeliveryFailedError)."""
-    failures: list[dict[str, str]] = []
-    problems: list[str] = []
-    delivered = 0
-    for notice in _group(records):
+    """Send each notice in turn, through Powertools' BatchProcessor: a notice that cannot be
+    delivered returns its records in batchItemFailures, so SQS retries only those; when time
+    runs short, the notices not yet started are returned the same way. When nothing at all was
+    delivered, the invocation fails (DeliveryFailedError).
+
+    The reports of one dispatched run are one notice for several records: the first of them
+    sends it, and the others share its outcome."""
+    notices = _group(records)
+    notice_of = {message_id: notice for notice in notices for message_id in notice.message_ids}
+    outcomes: dict[int, str | None] = {}  # id(notice) -> None (delivered) or the problem
+
+    def send(notice: _Notice) -> str | None:
         if remaining_seconds() < MIN_SECONDS_TO_START:
             logger.warning("time is running short: notice returned to the queue",
                            extra={"records": len(notice.message_ids)})
-            failures.extend({"itemIdentifier": m} for m in notice.message_ids)
-            problems.append("no time left in the invocation")
-            continue
+            return "no time left in the invocation"
         try:
             notifier.send(notice.incoming)
-            delivered += 1
         except Exception as exc:
             logger.exception("notice not delivered", extra={"records": len(notice.message_ids)})
-            failures.extend({"itemIdentifier": m} for m in notice.message_ids)
-            problems.append(str(exc))
+            return str(exc)
+        return None
+
+    def record_handler(record: SQSRecord) -> None:
+        notice = notice_of[record.message_id]
+        if id(notice) not in outcomes:
+            outcomes[id(notice)] = send(notice)
+        problem = outcomes[id(notice)]
+        if problem is not None:
+            raise NoticeNotDeliveredError(problem)
+
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response = process_partial_response(event={"Records": records},
+                                        record_handler=record_handler, processor=processor)
+    failures = [{"itemIdentifier": item["itemIdentifier"]}
+                for item in response["batchItemFailures"]]
+    delivered = sum(1 for problem in outcomes.values() if problem is None)
+    problems = [problem for problem in outcomes.values() if problem is not None]
     metrics.add_metric(name="NoticesDelivered", unit=MetricUnit.Count, value=delivered)
     if failures:
         metrics.add_metric(name="NoticesFailed", unit=MetricUnit.Count, value=len(failures))
