@@ -3,6 +3,7 @@ root passes everything each automation's template declares, and the definitions 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +126,22 @@ def test_sam_keeps_the_composed_branch_of_every_shared_reference(
     assert destination["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
         "Fn::If": ["OwnDeadLetters", {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
                    {"Ref": "DeadLetterQueueArn"}]}
+
+
+# The longest name the opskit stack may have (docs/opskit.md, Templates): its schedules are
+# named `<stack>-<what>`, and EventBridge Scheduler takes names of up to 64 characters.
+MAX_STACK_NAME = 35
+
+
+@pytest.mark.parametrize("automation", AUTOMATIONS, ids=lambda a: a.folder)
+def test_schedule_names_fit_for_any_allowed_stack_name(automation: templates.Automation) -> None:
+    """A nested stack's own name is `<root>-<Application>-<random>`: schedules named after it
+    would pass Scheduler's 64 characters. Composed, they are named after the root's name."""
+    text = templates.template_path(automation).read_text()
+    names = re.findall(r'!If \[OwnName, !Sub "\$\{AWS::StackName\}-([a-z0-9-]+)", '
+                       r'!Sub "\$\{CatalogStackName\}-([a-z0-9-]+)"\]', text)
+    assert len(names) == text.count("Type: ScheduleV2")  # every schedule is named so
+    for own, composed in names:
+        assert own == composed
+    for _, suffix in names:
+        assert MAX_STACK_NAME + 1 + len(suffix) <= 64, suffix

@@ -22,12 +22,14 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 ROOT_TEMPLATE = ROOT / "template.yaml"
 # The conditions under which an automation's template creates the shared resources itself.
-OWN_CONDITIONS = frozenset({"OwnLayer", "OwnAlerts", "OwnDeadLetters", "OwnAlertsWithEmail"})
+OWN_CONDITIONS = frozenset({"OwnLayer", "OwnAlerts", "OwnDeadLetters", "OwnAlertsWithEmail",
+                            "OwnName"})
 # Parameters the root fills with one of its resources, and the resource they stand for.
 PASSED = {"LayerArn": ("Ref", "OpskitLayer"), "AlertTopicArn": ("Ref", "AlertTopic"),
           "AlertKeyArn": ("GetAtt", "AlertKey.Arn"),
           "DeadLetterQueueArn": ("GetAtt", "DeadLetterQueue.Arn"),
-          "RotationFunctionArn": ("GetAtt", "AccessKeyRotationFunction.Arn")}
+          "RotationFunctionArn": ("GetAtt", "AccessKeyRotationFunction.Arn"),
+          "CatalogStackName": ("Ref", "AWS::StackName")}
 # Conditions an automation's template defines in its own terms; the catalog has the root's.
 ROOT_WINS = frozenset({"AccessKeyRotationEnabled", "HasAlertEmail"})
 
@@ -101,7 +103,9 @@ def catalog(load: Callable[[Path], dict[str, Any]], style: str = "long") -> dict
                 merged["Parameters"].setdefault(name, parameter)
         for name, condition in nested.get("Conditions", {}).items():
             if name not in OWN_CONDITIONS and name not in ROOT_WINS:
-                merged["Conditions"][name] = condition
+                # Composed, the automation's template exists only while it is enabled.
+                merged["Conditions"][name] = {_function(style, "And"): [
+                    {"Condition": enabled}, _resolve(condition, style)]}
         for name, resource in nested["Resources"].items():
             if resource.get("Condition") in OWN_CONDITIONS:
                 continue  # created only when the automation is deployed alone

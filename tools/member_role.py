@@ -32,12 +32,14 @@ OPTIONAL = {"HasReplacementCidrs": ("AllowSgReplacement", "the open-port remedia
             "TurnsOnKmsRotation": ("AllowKmsRotation", "the stack's EnableKmsRotation is true")}
 SHARED_PARAMETERS = {"TagPrefix"}
 # The template's optional statements about this stack that members need in their own form:
-# RotateSecret in a member account invokes the stack's rotation function as the caller.
-TRANSLATED = {"AccessKeyRotationEnabled": ("AllowKeyRotation", "the stack's "
-                                           "EnableAccessKeyRotation is true", {
+# RotateSecret in a member account invokes the stack's rotation function as the caller. The
+# function's name is generated from its nested stack's (and cut to 64 characters), so the
+# member role names it by the ARN the stack outputs, not by a pattern.
+TRANSLATED = {"AccessKeyRotationEnabled": ("RotationFunctionArn", "the stack's output "
+                                           "AccessKeyRotationFunctionArn", {
     "Sid": "InvokeRotation", "Effect": "Allow", "Action": "lambda:InvokeFunction",
-    "Resource": {"Fn::Sub": "arn:${AWS::Partition}:lambda:*:${OpskitAccountId}:function:"
-                            "${OpskitStackName}-AccessKeyRotation-*"}})}
+    "Resource": {"Ref": "RotationFunctionArn"}})}
+ROTATION_FUNCTION_ARN = "^$|^arn:aws[\\w-]*:lambda:[a-z0-9-]+:\\d{12}:function:[\\w-]+$"
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -106,11 +108,17 @@ def render(template: dict[str, Any]) -> dict[str, Any]:
                                            "this tag set to true are never acted on."},
     }
     conditions: dict[str, Any] = {}
-    for parameter, when in [*OPTIONAL.values(), *((p, w) for p, w, _ in TRANSLATED.values())]:
+    for parameter, when in OPTIONAL.values():
         parameters[parameter] = {"Type": "String", "Default": "false",
                                  "AllowedValues": ["true", "false"],
                                  "Description": f"true when {when}."}
         conditions[f"{parameter}On"] = {"Fn::Equals": [{"Ref": parameter}, "true"]}
+    for parameter, when, _ in TRANSLATED.values():
+        parameters[parameter] = {"Type": "String", "Default": "",
+                                 "AllowedPattern": ROTATION_FUNCTION_ARN,
+                                 "Description": f"The value of {when}, when the stack has it "
+                                                "(empty: no key rotation)."}
+        conditions[f"{parameter}On"] = {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, ""]}]}
     resources: dict[str, Any] = {
         "ExecutionRole": {
             "Type": "AWS::IAM::Role",

@@ -78,6 +78,10 @@ SHARED_ARNS = {
                     "(with AlertTopicArn)."),
     "DeadLetterQueueArn": ("!GetAtt DeadLetterQueue.Arn", "Where failed asynchronous invocations "
                            "land (empty: this template creates its own)."),
+    # A nested stack's own name is the root's plus the application's and a random suffix: the
+    # schedules are named from the root's, so that they keep within Scheduler's 64 characters.
+    "CatalogStackName": ("!Ref AWS::StackName", "The opskit stack's name, when composed: its "
+                         "schedules are named after it (empty: after this stack)."),
 }
 # The root's parameters every automation reads (through Globals) or uses (log groups, e-mail).
 COMMON_PARAMETERS = ("DryRun", "ExemptionTagKey", "TargetAccounts", "TargetRegions",
@@ -149,21 +153,25 @@ def rewrite_shared(text: str) -> str:
     return _SHARED_REFERENCE.sub(lambda m: _shared(m.group(1) or m.group(2)), text)
 
 
-def regions(automation: Automation, root_text: str) -> dict[str, str]:
-    """What goes between each pair of markers of an automation's template."""
+def regions(automation: Automation, root_text: str, nested_text: str = "") -> dict[str, str]:
+    """What goes between each pair of markers of an automation's template (`nested_text`, as
+    it is, tells whether it names schedules)."""
+    named = "!If [OwnName," in nested_text
     parameters = _blocks(root_text, "Parameters")
     resources = _blocks(root_text, "Resources")
     p, a = automation.prefix, automation.folder
     shared_parameters = [f"  {name}:\n    Type: String\n    Default: \"\"\n"
                          f"    Description: >-\n      {description}"
-                         for name, (_, description) in SHARED_ARNS.items()]
+                         for name, (_, description) in SHARED_ARNS.items()
+                         if name != "CatalogStackName" or named]
     shared_parameters += [parameters[name] for name in COMMON_PARAMETERS]
     conditions = "\n".join([
         '  OwnLayer: !Equals [!Ref LayerArn, ""]',
         '  OwnAlerts: !Equals [!Ref AlertTopicArn, ""]',
         '  OwnDeadLetters: !Equals [!Ref DeadLetterQueueArn, ""]',
         '  HasAlertEmail: !Not [!Equals [!Ref AlertEmail, ""]]',
-        "  OwnAlertsWithEmail: !And [!Condition OwnAlerts, !Condition HasAlertEmail]"])
+        "  OwnAlertsWithEmail: !And [!Condition OwnAlerts, !Condition HasAlertEmail]",
+        *(['  OwnName: !Equals [!Ref CatalogStackName, ""]'] if named else [])])
     own = [
         _own(resources["OpskitLayer"], "OwnLayer").replace(
             "ContentUri: shared_layer/", "ContentUri: ../../shared_layer/"),
@@ -362,7 +370,8 @@ def rendered() -> dict[Path, str]:
     applications = []
     for automation in AUTOMATIONS:
         path = template_path(automation)
-        text = fill(path.read_text(), regions(automation, root_text), str(path))
+        current = path.read_text()
+        text = fill(current, regions(automation, root_text, current), str(path))
         out[path] = text
         applications.append(application(automation, text, root_text))
     out[ROOT_TEMPLATE] = fill(root_text, {"automations": "\n\n".join(applications)},

@@ -95,8 +95,10 @@ def worker(automation: str) -> Callable[[Handler], Handler]:
     """Lets a scheduled handler consume its dispatch queue, through Powertools' BatchProcessor:
     each SQS record runs the handler on the record's event, for the record's target only. A
     record whose run raised or whose target failed is returned in batchItemFailures, so SQS
-    retries just that one; when every record failed, the invocation fails (BatchProcessingError),
-    so the function's Errors alarm sees it."""
+    retries just that one. The invocation itself succeeds even when every record failed: a
+    failed target has already published its critical report, and after its last attempt its
+    message waits in the work queue's DLQ, whose alarm says so (an Errors alarm for every
+    retry of one account would only repeat it)."""
 
     def decorate(handler: Handler) -> Handler:
         @wraps(handler)
@@ -117,7 +119,8 @@ def worker(automation: str) -> Callable[[Handler], Handler]:
                                             f"{result['failed_targets'][0].get('error')}")
                 return result
 
-            processor = BatchProcessor(event_type=EventType.SQS)
+            processor = BatchProcessor(event_type=EventType.SQS,
+                                       raise_on_entire_batch_failure=False)
             response = process_partial_response(event=event, record_handler=run_record,
                                                 processor=processor, context=context)
             return dict(response)

@@ -90,13 +90,19 @@ class Invocation[C]:
 
 type Body[C] = Callable[[Invocation[C]], dict[str, Any]]
 LambdaHandler = Callable[[Any, Any], dict[str, Any]]  # (event, Lambda context)
-_configs: dict[tuple[str, frozenset[tuple[str, str]]], Any] = {}
+# Variables the Lambda runtime sets or refreshes for each invocation (the trace id) or that
+# carry the role's rotating credentials: no configuration reads them.
+_PER_INVOCATION = frozenset({"_X_AMZN_TRACE_ID", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                             "AWS_SESSION_TOKEN", "AWS_LAMBDA_LOG_STREAM_NAME"})
+_configs: dict[tuple[str, object, frozenset[tuple[str, str]]], Any] = {}
 
 
 def read_once[C](name: str, load: Callable[[], C]) -> C:
-    """The automation's configuration, read once per container: again only when the environment
-    changed (never on Lambda; between tests, yes)."""
-    key = (name, frozenset(os.environ.items()))
+    """The automation's configuration, read once per container: again only when the
+    environment a configuration can read changed (never on Lambda; between tests, yes)."""
+    environment = frozenset((key, value) for key, value in os.environ.items()
+                            if key not in _PER_INVOCATION)
+    key = (name, load, environment)
     if key not in _configs:
         _configs.clear()  # one environment at a time
         _configs[key] = load()
