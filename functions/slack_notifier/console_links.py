@@ -17,14 +17,14 @@ _CONSOLE_HOSTS = ("console.aws.amazon.com", "console.amazonaws.cn",
 
 
 def valid_region(region: object) -> str | None:
-    """The region when it is a region name (ASCII only), else None."""
-    if isinstance(region, str) and region.isascii() and is_region(region):
+    """The region when it is a region name (opskit.config: ASCII only), else None."""
+    if isinstance(region, str) and is_region(region):
         return region
     return None
 
 
 def valid_account(account: object) -> str | None:
-    if isinstance(account, str) and account.isascii() and is_account_id(account):
+    if isinstance(account, str) and is_account_id(account):
         return account
     return None
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
 
-from opskit.config import is_region
 from opskit.observability import logger
+from slack_notifier.console_links import valid_region
 from slack_notifier.renderers import Incoming
 
 
@@ -32,13 +32,8 @@ def from_sns_envelope(envelope: Mapping[str, Any], region: str | None) -> Incomi
     subject = envelope.get("Subject")
     return Incoming(payload=_parse_json(str(envelope.get("Message", ""))),
                     subject=str(subject) if subject else None,
-                    region=topic_region if is_region(topic_region) else valid_region(region),
+                    region=valid_region(topic_region) or valid_region(region),
                     attributes=attributes)
-
-
-def valid_region(region: Any) -> str | None:
-    """A region name as AWS writes them, else None (it ends up in console links)."""
-    return region if isinstance(region, str) and is_region(region) else None
 
 
 def from_sqs_body(body: str, region: str | None) -> Incoming:
