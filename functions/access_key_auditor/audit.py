@@ -15,6 +15,7 @@ from access_key_auditor.planner import (
     RECORD,
     ROTATE,
     WARN,
+    KeyOwner,
     needs_look,
     plan_users,
 )
@@ -50,18 +51,18 @@ def audit_iam(iam: IAMClient, sm: SecretsManagerClient, executor: Executor,
 
     def deactivate(batch: Sequence[Action]) -> None:
         for action in batch:
-            name = str(action.details["user"])
+            name = action.params_as(KeyOwner).user
             iam.update_access_key(UserName=name, AccessKeyId=action.resource, Status="Inactive")
             iam.tag_user(UserName=name, Tags=[deactivation_tag(action.resource, now)])
 
     def record(batch: Sequence[Action]) -> None:
         for action in batch:
-            iam.tag_user(UserName=str(action.details["user"]),
+            iam.tag_user(UserName=action.params_as(KeyOwner).user,
                          Tags=[deactivation_tag(action.resource, now)])
 
     def delete(batch: Sequence[Action]) -> None:
         for action in batch:
-            name = str(action.details["user"])
+            name = action.params_as(KeyOwner).user
             iam.delete_access_key(UserName=name, AccessKeyId=action.resource)
             # The key is gone: so is its deactivation record (IAM users hold 50 tags).
             iam.untag_user(UserName=name, TagKeys=[f"{DEACTIVATED_TAG_PREFIX}{action.resource}",

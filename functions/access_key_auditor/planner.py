@@ -11,6 +11,7 @@ person deactivated is deleted a full DELETE_AFTER_DAYS after it was first seen i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from access_key_auditor.inventory import Key, ReportRow, User
@@ -54,6 +55,13 @@ def _recently_used(key: Key, now: datetime, config: AuditorConfig) -> str | None
             f"{config.recent_use_days} days (RECENT_USE_DAYS)")
 
 
+@dataclass(frozen=True, slots=True)
+class KeyOwner:
+    """What the IAM calls on a key send beyond the key id: its user."""
+
+    user: str
+
+
 def plan_user(user: User, now: datetime, config: AuditorConfig,
               secret: tuple[str, bool] | None) -> Plan:
     plan = Plan()  # exempt users: the executor skips every action (they carry the user's tags)
@@ -66,7 +74,8 @@ def plan_user(user: User, now: datetime, config: AuditorConfig,
 
         def action(kind: str, reason: str, key: Key = key,
                    details: Mapping[str, object] = details) -> Action:
-            return Action(key.key_id, KEY, kind, reason, dict(details), user.tags)
+            return Action(key.key_id, KEY, kind, reason, dict(details), user.tags,
+                          KeyOwner(user.name))
 
         if key.active:
             if age < timedelta(days=config.warn_days):
@@ -145,7 +154,8 @@ def _managed(user: User, key: Key, secret: tuple[str, bool], details: Mapping[st
     elif config.mode == Mode.REPORT:
         blocked = f"{old}; rotation of secret {arn} is started in enforce mode"
     if blocked is not None:
-        return Action(key.key_id, KEY, OVERDUE, blocked, {**details, "secret": arn}, user.tags)
+        return Action(key.key_id, KEY, OVERDUE, blocked, {**details, "secret": arn}, user.tags,
+                      KeyOwner(user.name))
     return Action(arn, "secretsmanager:secret", ROTATE, old, {**details, "key": key.key_id},
                   user.tags)
 

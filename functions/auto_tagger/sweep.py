@@ -45,12 +45,15 @@ def sweep(tagging: ResourceGroupsTaggingAPIClient, executor: Executor,
           config: TaggerConfig) -> TargetRun:
     findings = find_untagged(tagging, config)
     executor.run(findings, _report_only, batch_size=len(findings) or 1)
-    by_creator = Counter(str(action.details["creator"]) for action in findings)
+    def creator(action: Action) -> str:
+        return action.tags.get(config.creator_key, "unknown")
+
+    by_creator = Counter(creator(action) for action in findings)
     summary = ", ".join(f"{creator}: {n}" for creator, n in by_creator.most_common())
     title = (f"{len(findings)} resources miss required tags ({summary})" if findings
              else None)
     grouped: dict[str, list[str]] = {}
     for action in findings:
-        grouped.setdefault(str(action.details["creator"]), []).append(action.resource)
+        grouped.setdefault(creator(action), []).append(action.resource)
     return TargetRun(title=title, severity="warning" if findings else None,
                      extra={"by_creator": grouped, "required_tags": list(config.required_tags)})

@@ -30,6 +30,13 @@ S3_TAG_LIMIT = 50
 FILTER_VALUES_MAX = 200
 
 
+@dataclass(frozen=True, slots=True)
+class AddTags:
+    """What a tagging call sends: the tags the resource is missing."""
+
+    tags: Mapping[str, str]
+
+
 @dataclass
 class Taggers:
     """Tag readers and writers for one (account, region); clients are made on first use."""
@@ -102,9 +109,9 @@ class Taggers:
 
     # ---------------------------------------------------------------- writing
     def add_tags(self, batch: Sequence[Action]) -> None:
-        """Add `details["tags"]` to every resource of the batch (same service, same tags)."""
+        """Add the batch's `AddTags` to every resource of it (same service, same tags)."""
         service = batch[0].resource_type
-        tags: Mapping[str, str] = batch[0].details["tags"]
+        tags = batch[0].params_as(AddTags).tags
         first = batch[0].resource
         if service == EC2:
             self.client("ec2").create_tags(Resources=resources(batch), Tags=dict_to_tags(tags))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from auto_tagger.identity import Creator, creator_of
 from auto_tagger.resources import EC2, EXTRACTORS, S3, resources_of
 from auto_tagger.settings import TaggerConfig
-from auto_tagger.taggers import S3_TAG_LIMIT, Taggers
+from auto_tagger.taggers import S3_TAG_LIMIT, AddTags, Taggers
 from opskit.actions import Action, Executor
 from opskit.cloudtrail import ApiCall, not_actionable
 from opskit.observability import logger
@@ -74,7 +74,7 @@ def tag_call(call: ApiCall, taggers: Taggers, executor: Executor,
             if not missing:
                 continue  # already tagged (a re-delivered event): nothing to do
             action = Action(resource, service, "tag", reason, details={"tags": missing},
-                            tags=current)
+                            tags=current, params=AddTags(missing))
             if service == S3 and len(current) + len(missing) > S3_TAG_LIMIT:
                 executor.fail(action, f"would pass the {S3_TAG_LIMIT}-tag limit "
                                       f"({len(current)} tags already)")

@@ -28,6 +28,7 @@ from instance_scheduler.planner import (
     REMOVE_OVERRIDE,
     START,
     STOP,
+    Target,
 )
 from instance_scheduler.settings import AsgStopMode, SchedulerConfig
 from opskit.actions import Action, Apply, chunks, resources
@@ -125,7 +126,7 @@ class Actuators:
 
     def _ec2_untag(self, batch: Sequence[Action]) -> None:
         self.clients.ec2.delete_tags(Resources=resources(batch),
-                                     Tags=[{"Key": batch[0].details["tag_key"]}])
+                                     Tags=[{"Key": batch[0].params_as(Target).tag_key}])
 
     # Auto Scaling: what is needed to undo a stop is tagged before the stop, and never
     # overwritten while the group stays stopped.
@@ -202,7 +203,7 @@ class Actuators:
         (action,) = batch
         self.clients.autoscaling.delete_tags(Tags=[{
             "ResourceId": action.resource, "ResourceType": "auto-scaling-group",
-            "Key": action.details["tag_key"]}])
+            "Key": action.params_as(Target).tag_key}])
 
     # RDS: one resource per call (the API has no batch form).
     def _db_start(self, batch: Sequence[Action]) -> None:
@@ -228,9 +229,10 @@ class Actuators:
         self._rds_mark(batch, Verb.FOUND_STOPPED)
 
     def _rds_mark(self, batch: Sequence[Action], verb: Verb) -> None:
-        self.clients.rds.add_tags_to_resource(ResourceName=batch[0].details["arn"], Tags=[
+        self.clients.rds.add_tags_to_resource(ResourceName=batch[0].params_as(Target).arn, Tags=[
             {"Key": self.config.last_action_tag_key, "Value": self._last(verb)}])
 
     def _rds_untag(self, batch: Sequence[Action]) -> None:
-        self.clients.rds.remove_tags_from_resource(ResourceName=batch[0].details["arn"],
-                                                   TagKeys=[batch[0].details["tag_key"]])
+        target = batch[0].params_as(Target)
+        self.clients.rds.remove_tags_from_resource(ResourceName=target.arn,
+                                                   TagKeys=[target.tag_key])

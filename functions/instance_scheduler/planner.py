@@ -52,11 +52,22 @@ class Wanted:
     schedule: Schedule | None = None
 
 
-def _action(resource: Resource, name: str, reason: str, **details: object) -> Action:
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What the scheduler's calls send beyond the resource id."""
+
+    arn: str = ""  # RDS tag calls name the resource by ARN
+    tag_key: str = ""  # the tag a removal takes off
+
+
+def _action(resource: Resource, name: str, reason: str, *, tag_key: str = "",
+            **details: object) -> Action:
     extra = {"arn": resource.arn} if resource.arn else {}
+    if tag_key:
+        extra["tag_key"] = tag_key
     return Action(resource.id, resource.kind, name, reason,
                   details={"state": resource.raw_state, **resource.details, **extra, **details},
-                  tags=resource.tags)
+                  tags=resource.tags, params=Target(arn=resource.arn, tag_key=tag_key))
 
 
 def _wanted_by_schedule(resource: Resource, config: SchedulerConfig, now: datetime,

@@ -23,7 +23,11 @@ from rds_backup.planner import (
     DELETE,
     EXPORT,
     RUNNING_EXPORTS,
+    CopySnapshot,
+    FromSnapshot,
     RetentionPlan,
+    StartExport,
+    TakeSnapshot,
     plan_copies,
     plan_exports,
     plan_retention,
@@ -59,43 +63,46 @@ class Actuator:
 
     def create(self, batch: Sequence[Action]) -> None:
         for action in batch:
-            tags = dict_to_tags(action.details["tags"])
-            if action.details["kind"] == CLUSTER:
+            take = action.params_as(TakeSnapshot)
+            tags = dict_to_tags(take.tags)
+            if take.kind == CLUSTER:
                 self.rds.create_db_cluster_snapshot(
-                    DBClusterSnapshotIdentifier=action.details["snapshot"],
+                    DBClusterSnapshotIdentifier=take.snapshot,
                     DBClusterIdentifier=action.resource, Tags=tags)  # type: ignore[arg-type]
             else:
-                self.rds.create_db_snapshot(DBSnapshotIdentifier=action.details["snapshot"],
+                self.rds.create_db_snapshot(DBSnapshotIdentifier=take.snapshot,
                                             DBInstanceIdentifier=action.resource, Tags=tags)  # type: ignore[arg-type]
 
     def export(self, export: ExportSettings, batch: Sequence[Action]) -> None:
         for action in batch:
+            task = action.params_as(StartExport)
             self.rds.start_export_task(
-                ExportTaskIdentifier=action.details["export_task"],
-                SourceArn=action.details["source_arn"], S3BucketName=export.bucket,
+                ExportTaskIdentifier=task.task_id,
+                SourceArn=task.source_arn, S3BucketName=export.bucket,
                 S3Prefix=export.prefix, IamRoleArn=export.role_arn, KmsKeyId=export.kms_key_arn)
 
     def copy(self, dr_rds: RDSClient, batch: Sequence[Action]) -> None:
         for action in batch:
+            copy = action.params_as(CopySnapshot)
             key: dict[str, Any] = ({"KmsKeyId": self.config.dr_kms_key_arn}
-                                   if action.details["encrypted"] else {})
+                                   if copy.encrypted else {})
             # Our tags, not the snapshot's (CopyTags): the copy is proven a DR copy by them.
-            tags = dict_to_tags(action.details["tags"])
-            if action.details["kind"] == CLUSTER:
+            tags = dict_to_tags(copy.tags)
+            if copy.kind == CLUSTER:
                 dr_rds.copy_db_cluster_snapshot(
-                    SourceDBClusterSnapshotIdentifier=action.details["source_arn"],
-                    TargetDBClusterSnapshotIdentifier=action.details["copy"],
+                    SourceDBClusterSnapshotIdentifier=copy.source_arn,
+                    TargetDBClusterSnapshotIdentifier=copy.copy,
                     Tags=tags, SourceRegion=self.home_region, **key)  # type: ignore[arg-type]
             else:
                 dr_rds.copy_db_snapshot(
-                    SourceDBSnapshotIdentifier=action.details["source_arn"],
-                    TargetDBSnapshotIdentifier=action.details["copy"],
+                    SourceDBSnapshotIdentifier=copy.source_arn,
+                    TargetDBSnapshotIdentifier=copy.copy,
                     Tags=tags, SourceRegion=self.home_region, **key)  # type: ignore[arg-type]
 
     def deleter(self, rds: RDSClient) -> Callable[[Sequence[Action]], None]:
         def delete(batch: Sequence[Action]) -> None:
             for action in batch:
-                if action.details["kind"] == CLUSTER:
+                if action.params_as(FromSnapshot).kind == CLUSTER:
                     rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=action.resource)
                 else:
                     rds.delete_db_snapshot(DBSnapshotIdentifier=action.resource)
@@ -129,7 +136,7 @@ def _delete_rechecked(executor: Executor, plan: RetentionPlan, rds: RDSClient,
         action = planned
         late = executor.out_of_time is not None and executor.out_of_time()
         if not executor.dry_run and not late:
-            expiry = plan.expiries[(str(planned.details["kind"]), planned.resource)]
+            expiry = plan.expiries[(planned.params_as(FromSnapshot).kind, planned.resource)]
             kind = expiry.snapshot.kind
             try:
                 again = fresh(kind, planned.resource)
@@ -156,7 +163,7 @@ def _mark_failed(rds: RDSClient, executor: Executor, outcomes: Sequence[Outcome]
         if outcome.status != Status.FAILED:
             continue
         try:
-            rds.add_tags_to_resource(ResourceName=str(outcome.action.details["source_arn"]),
+            rds.add_tags_to_resource(ResourceName=outcome.action.params_as(FromSnapshot).source_arn,
                                      Tags=[{"Key": key, "Value": now.isoformat()}])
         except (ClientError, BotoCoreError):
             logger.exception("failure not recorded on the snapshot",

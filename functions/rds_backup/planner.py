@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,6 +33,35 @@ RUNNING_EXPORTS = frozenset({"STARTING", "IN_PROGRESS"})
 FAILED_EXPORTS = frozenset({"FAILED", "CANCELED", "CANCELING"})
 # A copy in these states still occupies a slot of the destination region.
 COPYING = frozenset({"creating", "pending", "copying"})
+
+
+@dataclass(frozen=True, slots=True)
+class TakeSnapshot:
+    """What a CREATE call sends: the snapshot's name and our ownership tags."""
+
+    kind: str  # CLUSTER or an instance
+    snapshot: str
+    tags: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class FromSnapshot:
+    """What an export, copy or delete call sends about the snapshot it works on."""
+
+    kind: str
+    source_arn: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartExport(FromSnapshot):
+    task_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CopySnapshot(FromSnapshot):
+    copy: str
+    encrypted: bool
+    tags: Mapping[str, str]
 
 
 @dataclass
@@ -119,7 +148,8 @@ def plan_snapshots(sources: Iterable[Source], snapshots: RegionSnapshots, now: d
         tags = ownership_tags(source.arn, now, config.retention_days)
         action = Action(source.identifier, source_type(source.kind), CREATE,
                         "nightly backup", {"snapshot": name, "kind": source.kind,
-                                           "tags": tags}, source.tags)
+                                           "tags": tags}, source.tags,
+                        TakeSnapshot(source.kind, name, tags))
         if source.covered_by is not None:
             plan.skipped.append((action, source.covered_by))
         elif source.arn in taken_today:
@@ -134,7 +164,8 @@ def plan_snapshots(sources: Iterable[Source], snapshots: RegionSnapshots, now: d
             if chosen is not None:
                 plan.actions.append(Action(
                     action.resource, action.resource_type, CREATE, action.reason,
-                    {**action.details, "snapshot": chosen}, source.tags))
+                    {**action.details, "snapshot": chosen}, source.tags,
+                    TakeSnapshot(source.kind, chosen, tags)))
     _check_quota(plan, quotas, config)
     return plan, matched
 
@@ -144,7 +175,7 @@ def _check_quota(plan: Plan, quotas: Mapping[str, Quota], config: BackupConfig) 
     kept: list[Action] = []
     planned: dict[str, int] = {}
     for action in plan.actions:
-        kind = str(action.details["kind"])
+        kind = action.params_as(TakeSnapshot).kind
         quota = quotas.get(kind)
         planned[kind] = planned.get(kind, 0) + 1
         if quota is not None and quota.used + planned[kind] > quota.maximum:
@@ -187,7 +218,8 @@ def plan_retention(snapshots: Sequence[Snapshot], now: datetime, config: BackupC
                             f"older than {days} days, {config.keep_last} newer kept",
                             {"kind": snapshot.kind, "created": snapshot.created.isoformat(),
                              "source": snapshot.source_id, "region": region,
-                             "source_arn": snapshot.arn}, snapshot.tags)
+                             "source_arn": snapshot.arn}, snapshot.tags,
+                            FromSnapshot(snapshot.kind, snapshot.arn))
             if snapshot.status != "available" or snapshot.arn in busy:
                 plan.skipped.append((action, f"status {snapshot.status}, or being exported or "
                                              "copied: the next run retries"))
@@ -246,7 +278,8 @@ def plan_exports(snapshots: Sequence[Snapshot], tasks: Sequence[ExportTask],
                                    "source_arn": snapshot.arn,
                                    "s3": f"s3://{config.export.bucket}/{config.export.prefix}"}
         action = Action(snapshot.identifier, snapshot_type(snapshot.kind), EXPORT,
-                        "export to S3", details, snapshot.tags)
+                        "export to S3", details, snapshot.tags,
+                        StartExport(snapshot.kind, snapshot.arn, task_id))
         if EXPORT_FAILED_KEY in snapshot.tags:
             continue  # reported once already; remove the tag to try again
         if task is not None:
@@ -293,7 +326,8 @@ def plan_copies(snapshots: Sequence[Snapshot], dr: RegionSnapshots, config: Back
                         {"kind": snapshot.kind, "source_arn": snapshot.arn,
                          "region": config.dr_region, "encrypted": snapshot.encrypted,
                          "copy": name, "tags": tags},
-                        snapshot.tags)
+                        snapshot.tags,
+                        CopySnapshot(snapshot.kind, snapshot.arn, name, snapshot.encrypted, tags))
         if snapshot.encrypted and config.dr_kms_key_arn is None:
             plan.failed.append((action, f"encrypted snapshot: set DR_KMS_KEY_ARN to a KMS key in "
                                         f"{config.dr_region} to copy it"))
@@ -308,5 +342,6 @@ def plan_copies(snapshots: Sequence[Snapshot], dr: RegionSnapshots, config: Back
             continue
         slots -= 1
         plan.actions.append(Action(action.resource, action.resource_type, COPY, action.reason,
-                                   {**action.details, "copy": chosen}, snapshot.tags))
+                                   {**action.details, "copy": chosen}, snapshot.tags,
+                                   replace(action.params_as(CopySnapshot), copy=chosen)))
     return plan

@@ -21,7 +21,9 @@ from resource_cleanup.lifecycle import (
     REPORT,
     RETAIN,
     UNMARK,
+    Mark,
     Reread,
+    Retention,
     confirm,
     plan,
     savings,
@@ -61,7 +63,7 @@ class Cleaner:
     config: CleanupConfig
 
     def tag(self, kind: str, batch: Sequence[Action]) -> None:
-        value = str(batch[0].details["cleanup_after"])
+        value = batch[0].params_as(Mark).cleanup_after
         if kind in EC2_KINDS:
             self.ec2.create_tags(Resources=resources(batch),
                                  Tags=[{"Key": CLEANUP_TAG, "Value": value}])
@@ -104,8 +106,9 @@ class Cleaner:
 
     def retain(self, _: str, batch: Sequence[Action]) -> None:
         for action in batch:
-            self.logs.put_retention_policy(logGroupName=str(action.details["name"]),
-                                           retentionInDays=int(action.details["retention_days"]))
+            retention = action.params_as(Retention)
+            self.logs.put_retention_policy(logGroupName=retention.log_group,
+                                           retentionInDays=retention.days)
             self.logs.untag_resource(resourceArn=action.resource, tagKeys=[CLEANUP_TAG])
 
 

@@ -33,10 +33,27 @@ def due_date(tags: Mapping[str, str]) -> date | None:
         return None  # a value we cannot read: marked again, with a full grace period
 
 
-def _action(candidate: Candidate, kind: str, reason: str, **extra: object) -> Action:
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """What a mark's tag call sends: the date the cleanup tag carries."""
+
+    cleanup_after: str
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """What a retention's call sends: the log group by name, and the days to keep."""
+
+    log_group: str
+    days: int
+
+
+def _action(candidate: Candidate, kind: str, reason: str, *, params: object = None,
+            **extra: object) -> Action:
     details = {"type": candidate.kind, "monthly_cost_usd": candidate.monthly_cost,
                **candidate.details, **extra}
-    return Action(candidate.resource, candidate.kind, kind, reason, details, candidate.tags)
+    return Action(candidate.resource, candidate.kind, kind, reason, details, candidate.tags,
+                  params)
 
 
 def _mark(candidate: Candidate, now: datetime, config: CleanupConfig, why: str = "",
@@ -45,7 +62,7 @@ def _mark(candidate: Candidate, now: datetime, config: CleanupConfig, why: str =
     what = "set a retention" if candidate.kind == LOG_GROUP else "delete"
     return _action(candidate, MARK, f"{candidate.why}; {why}{'; ' if why else ''}will {what} on "
                                      f"or after {after} unless the {CLEANUP_TAG} tag is removed",
-                   cleanup_after=after.isoformat(), **extra)
+                   params=Mark(after.isoformat()), cleanup_after=after.isoformat(), **extra)
 
 
 def _managed_note(owner: tuple[str, str]) -> str:
@@ -93,6 +110,8 @@ def plan(found: Found, now: datetime, config: CleanupConfig) -> Plan:
             if candidate.kind == LOG_GROUP:
                 result.actions.append(_action(
                     candidate, RETAIN, f"{candidate.why}; marked until {due}",
+                    params=Retention(str(candidate.details.get("name", "")),
+                                     config.log_retention_days),
                     retention_days=config.log_retention_days))
             else:
                 result.actions.append(_action(candidate, DELETE,

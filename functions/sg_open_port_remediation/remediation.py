@@ -15,6 +15,7 @@ from sg_open_port_remediation.settings import SgConfig
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import IpPermissionTypeDef
 
 RULE = "ec2:security-group-rule"
 GROUP = "ec2:security-group"
@@ -43,16 +44,16 @@ def find(rules: Iterable[Rule], config: SgConfig) -> dict[str, list[Finding]]:
     return found
 
 
-def replacement(rule: Rule, config: SgConfig) -> dict[str, Any] | None:
+def replacement(rule: Rule, config: SgConfig) -> IpPermissionTypeDef | None:
     """The same protocol and ports, from each configured CIDR of the rule's address family."""
     family = rule.network.version if rule.network is not None else 4
     cidrs = [c for c in config.replacement_cidrs if c.version == family]
     if not cidrs:
         return None
     note = f"opskit replaces {rule.rule_id}"
-    permission: dict[str, Any] = {"IpProtocol": rule.protocol}
+    permission: IpPermissionTypeDef = {"IpProtocol": rule.protocol}
     if rule.protocol != ALL_TRAFFIC:
-        permission.update(FromPort=rule.from_port, ToPort=rule.to_port)
+        permission["FromPort"], permission["ToPort"] = rule.from_port, rule.to_port
     if family == 6:
         permission["Ipv6Ranges"] = [{"CidrIpv6": str(c), "Description": note} for c in cidrs]
     else:
@@ -64,10 +65,17 @@ def _revoke(ec2: EC2Client, group_id: str, batch: Sequence[Action]) -> None:
     ec2.revoke_security_group_ingress(GroupId=group_id, SecurityGroupRuleIds=resources(batch))
 
 
+@dataclass(frozen=True, slots=True)
+class Replacement:
+    """What a replacement's call sends: the one IP permission that keeps the allowed range."""
+
+    permission: IpPermissionTypeDef
+
+
 def _authorize(ec2: EC2Client, group_id: str, batch: Sequence[Action]) -> None:
     for action in batch:
         ec2.authorize_security_group_ingress(
-            GroupId=group_id, IpPermissions=[action.details["ip_permission"]])
+            GroupId=group_id, IpPermissions=[action.params_as(Replacement).permission])
 
 
 def remediate_group(ec2: EC2Client, group: Group, findings: Sequence[Finding],
@@ -94,12 +102,14 @@ def remediate_group(ec2: EC2Client, group: Group, findings: Sequence[Finding],
             revocable.append(action)
             permission = replacement(rule, config)
             if permission is not None:
-                ranges = permission.get("IpRanges") or permission.get("Ipv6Ranges") or []
-                cidrs = ", ".join(next(iter(r.values())) for r in ranges)
+                cidrs = ", ".join([r.get("CidrIp", "") for r in permission.get("IpRanges", [])]
+                                  + [r.get("CidrIpv6", "")
+                                     for r in permission.get("Ipv6Ranges", [])])
                 replacements.append(Action(
                     group.group_id, GROUP, REPLACE,
                     f"keeps {rule.ports} open to {cidrs} before {rule.rule_id} goes",
-                    {**context, "replaces": rule.rule_id, "ip_permission": permission}))
+                    {**context, "replaces": rule.rule_id, "ip_permission": permission},
+                    params=Replacement(permission)))
     # One call per replacement: an existing one (Duplicate) must not stop the others.
     executor.run(replacements, partial(_authorize, ec2, group.group_id),
                  idempotent_errors=DUPLICATE)

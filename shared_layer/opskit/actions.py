@@ -30,6 +30,16 @@ class Action:
     details: Mapping[str, Any] = field(default_factory=dict)
     # The resource's tags, so the executor can honour the exemption tag for every automation.
     tags: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # What the change's call needs, as the automation's own typed value (a frozen dataclass).
+    # It is not reported: `details` say what the report shows, `params` what the call sends.
+    params: object = field(default=None, repr=False)
+
+    def params_as[P](self, kind: type[P]) -> P:
+        """The call's parameters, checked to be the type the actuator expects."""
+        if not isinstance(self.params, kind):
+            raise TypeError(f"action {self.action!r} on {self.resource!r} carries "
+                            f"{type(self.params).__name__} parameters, expected {kind.__name__}")
+        return self.params
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,3 +117,40 @@ def test_the_one_exemption_check_names_whose_tags() -> None:
         "exempt: group tagged opskit:exempt")
     assert executor.exemption({"opskit:exempt": "false"}) is None
     assert executor.exemption({}) is None
+
+
+def test_a_call_gets_the_typed_parameters_it_expects_or_refuses() -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Tagging:
+        tags: dict[str, str]
+
+    @dataclass(frozen=True)
+    class Other:
+        name: str
+
+    action = Action("i-1", "ec2:instance", "tag", "why", {"shown": "in the report"},
+                    params=Tagging({"team": "a"}))
+    assert action.params_as(Tagging).tags == {"team": "a"}
+    # The report shows the details, never the parameters.
+    from opskit.actions import Outcome
+    assert Outcome(action, Status.DONE).to_dict()["details"] == {"shown": "in the report"}
+    with pytest.raises(TypeError, match="'tag' on 'i-1' carries Tagging parameters, "
+                                        "expected Other"):
+        action.params_as(Other)
+    with pytest.raises(TypeError, match="carries NoneType parameters"):
+        Action("i-1", "ec2:instance", "tag", "why").params_as(Tagging)
+
+
+def test_no_actuator_reads_its_call_from_the_report_details() -> None:
+    """Calls take their parameters from `Action.params`; `details` are only what is reported."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "functions"
+    reads = [f"{path.relative_to(root)}:{number}"
+             for path in root.glob("*/*.py") if path.parent.name != "slack_notifier"
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if re.search(r"\baction\.details\[", line)]
+    assert reads == []
