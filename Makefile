@@ -51,11 +51,14 @@ $(STAMP): pyproject.toml shared_layer/requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r shared_layer/requirements.txt
 	touch $(STAMP)
 
-# The layer's lock: exact versions with hashes, from shared_layer/requirements.in.
+# The layer's lock: exact versions with hashes, from shared_layer/requirements.in. What the Lambda
+# runtime already has (boto3 and what only it needs) is left out of the lock and of the layer.
+RUNTIME_PACKAGES := boto3 botocore s3transfer python-dateutil six
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet pip-tools
 	cd shared_layer && ../$(BIN)/pip-compile --quiet --generate-hashes --strip-extras \
-	  --no-emit-index-url --no-emit-find-links --output-file requirements.txt requirements.in
+	  --no-emit-index-url --no-emit-find-links $(addprefix --unsafe-package ,$(RUNTIME_PACKAGES)) \
+	  --output-file requirements.txt requirements.in
 
 venv: $(STAMP)
 
@@ -105,9 +108,10 @@ demo: $(STAMP)
 
 build: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" sam build --region $(REGION)
-	@if find .aws-sam/build -type d \( -name boto3 -o -name botocore \) | grep -q .; then \
+	@if find .aws-sam/build -type d \( -name boto3 -o -name botocore \) \
+	  -not -path '*/aws_xray_sdk/*' | grep -q .; then \
 	  echo "error: the build bundles boto3/botocore" >&2; exit 1; fi
-	@if find .aws-sam/build/OpskitLayer -name '*.so' | grep -q .; then \
+	@if find .aws-sam/build -path '*OpskitLayer*' -name '*.so' | grep -q .; then \
 	  echo "error: the layer contains native code" >&2; exit 1; fi
 	@echo "build ok: no boto3/botocore bundled, no native code in the layer"
 

@@ -224,6 +224,8 @@ _INTEGRATION_FIXTURES = frozenset({"aws", "endpoint", "moto_server"})
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        if item.get_closest_marker("integration") is not None:
+            continue  # marked by the test itself (moto in a subprocess)
         fixtures = set(getattr(item, "fixturenames", ()))
         integration = bool(fixtures & _INTEGRATION_FIXTURES) or "artifact" in item.nodeid
         item.add_marker(pytest.mark.integration if integration else pytest.mark.unit)

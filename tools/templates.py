@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ROOT_TEMPLATE = ROOT / "template.yaml"
 BEGIN = "# >>> {name}: written by tools/templates.py (make templates), do not edit"
 END = "# <<< {name}"
+WIDTH = 100  # the templates' line length
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ SHARED_ARNS = {
 }
 # The root's parameters every automation reads (through Globals) or uses (log groups, e-mail).
 COMMON_PARAMETERS = ("DryRun", "ExemptionTagKey", "TargetAccounts", "TargetRegions",
-                     "AssumeRoleName", "AlertEmail", "LogRetentionDays", "LogLevel")
+                     "AssumeRoleName", "AlertEmail", "LogRetentionDays", "LogLevel", "Tracing")
 
 
 # What every function of the catalog shares (the root template has no function of its own).
@@ -94,12 +95,13 @@ GLOBALS = """  Function:
     Architectures: [arm64]
     Timeout: 300
     MemorySize: 256
-    Tracing: Active
+    Tracing: !Ref Tracing
     Layers: [!Ref OpskitLayer]
     Environment:
       Variables:
         POWERTOOLS_METRICS_NAMESPACE: Opskit
         LOG_LEVEL: !Ref LogLevel
+        TRACING: !Ref Tracing
         DRY_RUN: !Ref DryRun
         EXEMPTION_TAG_KEY: !Ref ExemptionTagKey
         TARGET_ACCOUNTS: !Ref TargetAccounts
@@ -332,20 +334,28 @@ def application(automation: Automation, nested_text: str, root_text: str) -> str
     passed = []
     for name in _declared(nested_text):
         if name in SHARED_ARNS:
-            passed.append(f"        {name}: {SHARED_ARNS[name][0]}")
+            passed.append(f"{name}: {SHARED_ARNS[name][0]}")
         elif name in root_parameters:
-            passed.append(f"        {name}: !Ref {name}")
+            passed.append(f"{name}: !Ref {name}")
         elif name == "RotationFunctionArn":
-            passed.append("        RotationFunctionArn: !If [AccessKeyRotationEnabled, "
+            passed.append("RotationFunctionArn: !If [AccessKeyRotationEnabled, "
                           "!GetAtt AccessKeyRotation.Outputs.FunctionArn, \"\"]")
         else:
             raise ValueError(f"{automation.folder}: the root cannot pass {name}")
+    # One flow mapping, its entries filled into lines: the root stays short enough to read.
+    lines: list[str] = []
+    for entry in passed:
+        if lines and len(lines[-1]) + len(entry) + 2 <= WIDTH:
+            lines[-1] += f" {entry},"
+        else:
+            lines.append(f"        {entry},")
+    lines[-1] = lines[-1].removesuffix(",")
     return (f"  {automation.prefix}:\n"
             f"    Type: AWS::Serverless::Application\n"
             f"    Condition: {automation.prefix}Enabled\n"
             f"    Properties:\n"
             f"      Location: functions/{automation.folder}/template.yaml\n"
-            f"      Parameters:\n" + "\n".join(passed))
+            f"      Parameters: {{\n" + "\n".join(lines) + " }")
 
 
 def fill(text: str, found: dict[str, str], where: str) -> str:

@@ -40,7 +40,7 @@ from opskit.observability import metrics, start_run
 from opskit.runner import Work, run_automation
 
 ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
-__all__ = ["Invocation", "Skip", "Trigger", "automation", "read_once"]
+__all__ = ["Invocation", "Skip", "Trigger", "automation", "read_once", "traced"]
 
 
 class Trigger(StrEnum):
@@ -127,6 +127,28 @@ def _trigger(event: dict[str, Any], triggers: Collection[Trigger]) -> tuple[Trig
     raise EventError("detail-type", detail_type, " or ".join(sorted(triggers)))
 
 
+# Tracing is the stack's choice (its Tracing parameter, passed as TRACING): with Active, Lambda
+# records each invocation and Powertools' Tracer adds a subsegment for each AWS call and each
+# webhook request. Otherwise the X-Ray SDK is not even imported (it costs cold-start time).
+TRACED_MODULES = ("botocore", "requests")
+
+
+def tracing_on() -> bool:
+    return os.environ.get("TRACING", "") == "Active"
+
+
+def traced(name: str, handler: LambdaHandler) -> LambdaHandler:
+    """`handler` inside an X-Ray subsegment named after the automation, when tracing is on.
+    Its reply is not recorded (it is the report, published already); an error is."""
+    if not tracing_on():
+        return handler
+    from aws_lambda_powertools import Tracer  # noqa: PLC0415 - only when tracing is on
+
+    tracer = Tracer(service=name, auto_patch=True, patch_modules=TRACED_MODULES)
+    captured: LambdaHandler = tracer.capture_lambda_handler(capture_response=False)(handler)
+    return captured
+
+
 def automation[C](name: str, *, config: Callable[[], C], triggers: Collection[Trigger],
                common: Callable[[C], CommonConfig] | None = None, dispatch: bool = False,
                log_event: bool = False) -> Callable[[Body[C]], LambdaHandler]:
@@ -162,6 +184,7 @@ def automation[C](name: str, *, config: Callable[[], C], triggers: Collection[Tr
         if dispatch:
             handler = worker(name)(handler)
         handler = metrics.log_metrics(capture_cold_start_metric=True)(handler)
+        handler = traced(name, handler)
         wrapped: LambdaHandler = logger.inject_lambda_context(log_event=log_event)(handler)
         return wrapped
 
