@@ -303,3 +303,14 @@ def reports(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     monkeypatch.setattr(runner, "build_report", spy)
     return built
+
+
+@pytest.fixture(autouse=True)
+def _a_new_container_per_test() -> Iterator[None]:
+    """Sessions, clients and credentials live as long as a Lambda container: each test starts
+    in a new one (tests of warm invocations invoke several times within the test)."""
+    from opskit import aws
+
+    aws.forget()
+    yield
+    aws.forget()

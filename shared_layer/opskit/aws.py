@@ -1,16 +1,34 @@
-"""AWS access: sessions with adaptive retries, cached role sessions, and per-target fan-out."""
+"""AWS access for a whole container's life: service models loaded once, each client made once,
+assumed-role credentials kept and refreshed before they expire, per-target fan-out.
+
+A Lambda container serves many invocations; everything here lives as long as it does.
+
+- One data loader per container: every botocore session reads its service models and endpoint
+  data through it, so each JSON model is parsed once (the costly part of making a client).
+- One boto3 session per (account, region), made on first use; each hands out one client per
+  service (`ReusingSession.client`). Clients are thread-safe; making one is not, so it is done
+  under a lock (the S3 sweep reads buckets from several threads).
+- Another account's credentials come from one AssumeRole, kept as botocore refreshable
+  credentials that every region's session of that account shares: botocore assumes the role
+  again when they come within 15 minutes of expiring, never on a warm run before.
+- `SessionFactory.shared(...)` is the container's factory for one automation; `forget()` drops
+  every cache (a new container, for tests).
+"""
 
 from __future__ import annotations
 
+import functools
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import boto3
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
+from botocore.credentials import CredentialProvider, Credentials, RefreshableCredentials
 
 from opskit import discovery
 from opskit.config import CommonConfig
@@ -24,22 +42,75 @@ CLIENT_CONFIG = Config(
     read_timeout=30,
     user_agent_extra="opskit/0.1",
 )
-# Refresh assumed-role credentials this long before they expire.
-_CREDENTIAL_MARGIN_SECONDS = 300
 _ROLE_SESSION_SECONDS = 3600
+_ASSUME_ROLE = "opskit-assume-role"
+
+_lock = threading.RLock()
+
+
+@functools.cache
+def _shared_loader() -> botocore.loaders.Loader:
+    """The container's one data loader (it caches every model it has read)."""
+    return botocore.loaders.create_loader()
+
+
+class ReusingSession(boto3.Session):
+    """A boto3 session that makes each client once and hands the same one out again.
+
+    `client(service)` and `client(service, region_name)` are cached; a call with any other
+    argument (a config, explicit keys) makes a new client, as boto3 does."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._clients_lock = threading.Lock()
+        self.clients_made = 0
+
+    if not TYPE_CHECKING:  # mypy keeps boto3's typed overloads of client()
+
+        def client(self, service_name, region_name=None, *args, **kwargs):
+            if args or kwargs:
+                return super().client(service_name, region_name, *args, **kwargs)
+            key = (service_name, region_name)
+            with self._clients_lock:
+                made = self._clients.get(key)
+                if made is None:
+                    made = super().client(service_name, region_name=region_name)
+                    self._clients[key] = made
+                    self.clients_made += 1
+                return made
+
+
+class _Given(CredentialProvider):
+    """Hands one session the credentials it was given (an assumed role's, refreshable)."""
+
+    METHOD = _ASSUME_ROLE
+
+    def __init__(self, credentials: Credentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> Credentials:
+        return self._credentials
 
 
 def new_session(
     region: str,
     *,
+    credentials: Credentials | None = None,
     access_key_id: str | None = None,
     secret_access_key: str | None = None,
     session_token: str | None = None,
-) -> boto3.Session:
-    """A boto3 session whose every client uses adaptive retries and sane timeouts."""
+) -> ReusingSession:
+    """A session whose clients use adaptive retries and sane timeouts, reading service models
+    through the container's loader. Without credentials it finds them as boto3 does (on
+    Lambda: the function role's)."""
     core = botocore.session.get_session()
+    core.register_component("data_loader", _shared_loader())
     core.set_default_client_config(CLIENT_CONFIG)
-    return boto3.Session(
+    if credentials is not None:
+        core.get_component("credential_provider").insert_before("env", _Given(credentials))
+    return ReusingSession(
         botocore_session=core,
         region_name=region,
         aws_access_key_id=access_key_id,
@@ -64,69 +135,110 @@ class Target:
         return f"{self.account_id}/{self.region}"
 
 
-@dataclass(frozen=True, slots=True)
-class _Credentials:
-    access_key_id: str
-    secret_access_key: str
-    session_token: str
-    expires_at: float
-
-
 class SessionFactory:
     """Hands out sessions per (account, region), assuming the member role for other accounts.
 
-    Assumed-role credentials are cached per account (across warm invocations) until shortly
-    before they expire, so a run over many regions costs one AssumeRole per account.
-    """
+    Sessions, their clients and each account's assumed-role credentials are kept for the
+    factory's life; `shared()` keeps one factory per automation for the container's life, so
+    warm invocations make no client and no AssumeRole call again."""
+
+    _shared: ClassVar[dict[tuple[str, str, str], SessionFactory]] = {}
 
     def __init__(self, home_region: str, role_name: str, session_name: str,
-                 base: boto3.Session | None = None) -> None:
+                 base: boto3.Session | None = None, *, home_account: str | None = None) -> None:
         self.home_region = home_region
         self.role_name = role_name
         self.session_name = session_name[:64]
+        self._given_base = base is not None
         self.base = base or new_session(home_region)
-        self._credentials: dict[str, _Credentials] = {}
-        self._home_account: str | None = None
-        self._lock = threading.Lock()
+        self._sessions: dict[tuple[str, str], boto3.Session] = {}
+        self._credentials: dict[str, Credentials] = {}
+        self._home_account = home_account
+        self._lock = threading.RLock()
+        self.assume_role_calls = 0
+
+    @classmethod
+    def shared(cls, home_region: str, role_name: str, session_name: str, *,
+               home_account: str | None = None) -> SessionFactory:
+        """The container's factory for these settings (made on first use)."""
+        key = (home_region, role_name, session_name)
+        with _lock:
+            factory = cls._shared.get(key)
+            if factory is None or (home_account and factory._home_account not in (None,
+                                                                                   home_account)):
+                factory = cls._shared[key] = cls(home_region, role_name, session_name,
+                                                 home_account=home_account)
+            elif home_account and factory._home_account is None:
+                factory._home_account = home_account
+            return factory
 
     def _sts(self) -> STSClient:
         return self.base.client("sts", region_name=self.home_region)
 
     def home_account(self) -> str:
-        if self._home_account is None:
-            self._home_account = self._sts().get_caller_identity()["Account"]
-        return self._home_account
+        """The account the function runs in (given by the Lambda context, else asked once)."""
+        with self._lock:
+            if self._home_account is None:
+                self._home_account = self._sts().get_caller_identity()["Account"]
+            return self._home_account
 
     def session_for(self, account_id: str, region: str) -> boto3.Session:
-        if account_id == self.home_account():
-            return new_session(region, **self._base_credentials())
-        creds = self._assumed(account_id)
-        return new_session(region, access_key_id=creds.access_key_id,
-                           secret_access_key=creds.secret_access_key,
-                           session_token=creds.session_token)
+        home = self.home_account()
+        with self._lock:
+            key = (account_id, region)
+            found = self._sessions.get(key)
+            if found is not None:
+                return found
+            if account_id == home and region == self.home_region:
+                session: boto3.Session = self.base
+            elif account_id == home:
+                session = self._home_session(region)
+            else:
+                session = new_session(region, credentials=self._assumed(account_id))
+            self._sessions[key] = session
+            return session
 
-    def _base_credentials(self) -> dict[str, str | None]:
+    def _home_session(self, region: str) -> boto3.Session:
+        """Another region of the function's own account, with the base session's credentials
+        (the function role's, or those of a base session given to the factory)."""
+        if not self._given_base:
+            return new_session(region)
         frozen = self.base.get_credentials()
         if frozen is None:
-            return {}
+            return new_session(region)
         creds = frozen.get_frozen_credentials()
-        return {"access_key_id": creds.access_key, "secret_access_key": creds.secret_key,
-                "session_token": creds.token}
+        return new_session(region, access_key_id=creds.access_key,
+                           secret_access_key=creds.secret_key, session_token=creds.token)
 
-    def _assumed(self, account_id: str) -> _Credentials:
+    def _assumed(self, account_id: str) -> Credentials:
+        """The account's credentials: one AssumeRole, then botocore refreshes them shortly
+        before they expire (RefreshableCredentials), shared by every region's session."""
         with self._lock:
             cached = self._credentials.get(account_id)
-            if cached is not None and cached.expires_at - time.time() > _CREDENTIAL_MARGIN_SECONDS:
+            if cached is not None:
                 return cached
-            partition = self.base.get_partition_for_region(self.home_region)
-            role_arn = f"arn:{partition}:iam::{account_id}:role/{self.role_name}"
-            response = self._sts().assume_role(RoleArn=role_arn, RoleSessionName=self.session_name,
-                                               DurationSeconds=_ROLE_SESSION_SECONDS)
-            raw = response["Credentials"]
-            creds = _Credentials(raw["AccessKeyId"], raw["SecretAccessKey"], raw["SessionToken"],
-                                 raw["Expiration"].timestamp())
-            self._credentials[account_id] = creds
-            return creds
+            credentials = RefreshableCredentials.create_from_metadata(
+                metadata=self._assume(account_id), refresh_using=lambda: self._assume(account_id),
+                method=_ASSUME_ROLE)
+            self._credentials[account_id] = credentials
+            return credentials
+
+    def _assume(self, account_id: str) -> dict[str, str]:
+        partition = self.base.get_partition_for_region(self.home_region)
+        role_arn = f"arn:{partition}:iam::{account_id}:role/{self.role_name}"
+        self.assume_role_calls += 1
+        raw = self._sts().assume_role(RoleArn=role_arn, RoleSessionName=self.session_name,
+                                      DurationSeconds=_ROLE_SESSION_SECONDS)["Credentials"]
+        expiration: datetime = raw["Expiration"]
+        return {"access_key": raw["AccessKeyId"], "secret_key": raw["SecretAccessKey"],
+                "token": raw["SessionToken"], "expiry_time": expiration.isoformat()}
+
+
+def forget() -> None:
+    """Drop every container-level cache: the next invocation starts as in a new container."""
+    with _lock:
+        SessionFactory._shared.clear()
+        _shared_loader.cache_clear()
 
 
 def target_pairs(config: CommonConfig, home_account: str,
@@ -137,7 +249,8 @@ def target_pairs(config: CommonConfig, home_account: str,
     wanted = config.target_accounts or (home_account,)
     parents = [a for a in wanted if discovery.is_parent_id(a)]
     if discovery.ORGANIZATION in wanted or parents:
-        org = (base or boto3.Session()).client("organizations", config=CLIENT_CONFIG)
+        org = base.client("organizations") if base is not None else boto3.client(
+            "organizations", config=CLIENT_CONFIG)
         if discovery.ORGANIZATION in wanted:
             accounts.extend(discovery.organization_accounts(org))
         if parents:
@@ -151,8 +264,8 @@ def target_regions(config: CommonConfig, base: boto3.Session | None = None) -> l
     """The configured regions, `all` meaning the regions enabled in this account."""
     regions = list(config.target_regions or (config.home_region,))
     if discovery.ALL_REGIONS in regions:
-        ec2 = (base or boto3.Session()).client("ec2", region_name=config.home_region,
-                                               config=CLIENT_CONFIG)
+        ec2 = (base.client("ec2", region_name=config.home_region) if base is not None
+               else boto3.client("ec2", region_name=config.home_region, config=CLIENT_CONFIG))
         regions = discovery.enabled_regions(ec2)
     return regions
 

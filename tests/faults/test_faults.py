@@ -19,6 +19,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 from instance_scheduler import app
+from opskit import aws
 from opskit.actions import OUT_OF_TIME, Action, Executor
 from tests.conftest import AlertInbox, FakeLambdaContext, load_event
 from tests.instance_scheduler.seed import make_instances as _make_instances
@@ -50,6 +51,7 @@ def inject() -> Iterator[Callable[[str, Any], None]]:
     def add(event_name: str, handler: Any) -> None:
         botocore.handlers.BUILTIN_HANDLERS.insert(0, (event_name, handler))
         added.append((event_name, handler))
+        aws.forget()  # clients live as long as a container: the next ones are made with it
 
     yield add
     for entry in added:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 import pytest
 
@@ -58,3 +60,117 @@ def test_fan_out_assumes_roles_once_per_account_and_isolates_failures(api_calls:
 def test_base_session_is_reused() -> None:
     base = boto3.Session(region_name="eu-west-1")
     assert SessionFactory("eu-west-1", "R", "s", base=base).base is base
+
+
+# ---------------------------------------------------------------- a container's life
+class ClientsMade:
+    """Counts botocore clients made (each one parses or looks up its service model)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import botocore.session
+
+        self.count = 0
+        real = botocore.session.Session.create_client
+
+        def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return real(session, *args, **kwargs)
+
+        monkeypatch.setattr(botocore.session.Session, "create_client", create_client)
+
+
+@pytest.mark.usefixtures("aws")
+def test_warm_runs_make_no_client_and_assume_no_role_again(
+        api_calls: ApiCalls, monkeypatch: pytest.MonkeyPatch) -> None:
+    from opskit.actions import Executor
+    from opskit.runner import TargetRun, run_automation
+
+    config = CommonConfig.from_env("demo", {
+        "AWS_REGION": "eu-west-1", "TARGET_ACCOUNTS": f"{ACCOUNT},{OTHER}",
+        "TARGET_REGIONS": "eu-west-1,us-east-1", "ALERT_TOPIC_ARN":
+        f"arn:aws:sns:eu-west-1:{ACCOUNT}:alerts"})
+    boto3.client("sns", region_name="eu-west-1").create_topic(Name="alerts")
+    made = ClientsMade(monkeypatch)
+    seen: list[str] = []
+
+    def work(target: Target, executor: Executor) -> TargetRun:
+        seen.append(target.session.client("ec2").describe_regions()["Regions"][0]["RegionName"])
+        return TargetRun(title="ok")
+
+    per_run = []
+    for _ in range(3):
+        api_calls.reset()
+        before = made.count
+        summary = run_automation(config, work, run_id="r", home_account=ACCOUNT)
+        assert summary["failed_targets"] == []
+        assert len(summary["targets"]) == 4
+        per_run.append((made.count - before, api_calls.of("sts", "AssumeRole"),
+                        api_calls.of("sts", "GetCallerIdentity")))
+    # Run 1: ec2 in 4 sessions, sns, and sts for the other account's role; then nothing again.
+    assert per_run == [(6, 1, 0), (0, 0, 0), (0, 0, 0)]
+    assert len(seen) == 12
+
+
+@pytest.mark.usefixtures("aws")
+def test_assumed_credentials_are_refreshed_before_they_expire(api_calls: ApiCalls,
+                                                               monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    factory = SessionFactory("eu-west-1", "OpskitExecutionRole", "opskit-test",
+                             home_account=ACCOUNT)
+    real = factory._assume
+    lifetimes = iter([timedelta(minutes=5), timedelta(hours=1)])
+
+    def assume(account_id: str) -> dict[str, str]:
+        metadata = real(account_id)
+        # Real clock only: the first credentials are within botocore's 10-minute mandatory
+        # refresh window, so the next use assumes the role again.
+        metadata["expiry_time"] = (datetime.now(UTC) + next(lifetimes)).isoformat()
+        return metadata
+
+    monkeypatch.setattr(factory, "_assume", assume)
+    sts = factory.session_for(OTHER, "eu-west-1").client("sts")
+    assert api_calls.of("sts", "AssumeRole") == 1
+    assert sts.get_caller_identity()["Account"] == OTHER  # refreshed first: 5 minutes left
+    assert api_calls.of("sts", "AssumeRole") == 2
+    sts.get_caller_identity()
+    factory.session_for(OTHER, "us-east-1").client("sts").get_caller_identity()
+    assert api_calls.of("sts", "AssumeRole") == 2  # an hour left: kept, for every region
+
+
+def test_a_session_makes_each_client_once_even_from_many_threads(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from opskit.aws import new_session
+
+    made = ClientsMade(monkeypatch)
+    session = new_session("eu-west-1", access_key_id="k", secret_access_key="s")
+    with ThreadPoolExecutor(8) as pool:
+        clients = list(pool.map(lambda _: session.client("s3"), range(32)))
+    assert made.count == 1
+    assert all(client is clients[0] for client in clients)
+    assert session.client("s3", region_name="us-east-1") is not clients[0]
+    # Another argument (a config, keys) makes a new client, as boto3 does.
+    from botocore.config import Config
+
+    assert session.client("s3", config=Config(read_timeout=1)) is not clients[0]
+    assert made.count == 3
+
+
+def test_every_session_of_the_container_reads_models_through_one_loader() -> None:
+    from opskit.aws import forget, new_session
+
+    first, second = new_session("eu-west-1"), new_session("us-east-1")
+    loader = first._session.get_component("data_loader")
+    assert second._session.get_component("data_loader") is loader
+    forget()  # a new container: a new loader
+    assert new_session("eu-west-1")._session.get_component("data_loader") is not loader
+
+
+def test_the_container_keeps_one_factory_per_automation() -> None:
+    shared = SessionFactory.shared("eu-west-1", "Role", "opskit-a", home_account=ACCOUNT)
+    assert SessionFactory.shared("eu-west-1", "Role", "opskit-a") is shared
+    assert SessionFactory.shared("eu-west-1", "Role", "opskit-b") is not shared
+    assert shared.home_account() == ACCOUNT  # from the Lambda context: no STS call

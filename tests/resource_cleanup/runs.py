@@ -11,6 +11,7 @@ import boto3
 import botocore.handlers
 import time_machine
 
+from opskit import aws
 from resource_cleanup import app
 from tests.conftest import FakeLambdaContext, load_event
 
@@ -54,6 +55,7 @@ def after_first(operation: str, change: Callable[[], None]) -> Iterator[None]:
 
     handler = (f"after-call.*.{operation}", hook)
     botocore.handlers.BUILTIN_HANDLERS.append(handler)
+    aws.forget()  # sessions are kept for a container's life: the run's are made with the hook
     try:
         yield
     finally:
