@@ -52,8 +52,9 @@ $(STAMP): pyproject.toml shared_layer/requirements.txt
 	touch $(STAMP)
 
 # The layer's lock: exact versions with hashes, from shared_layer/requirements.in. What the Lambda
-# runtime already has (boto3 and what only it needs) is left out of the lock and of the layer.
-RUNTIME_PACKAGES := boto3 botocore s3transfer python-dateutil six
+# runtime already has (boto3, botocore and their dependencies, among them the urllib3 requests uses
+# and the jmespath Powertools uses, precompiled there) is left out of the lock and of the layer.
+RUNTIME_PACKAGES := boto3 botocore s3transfer python-dateutil six jmespath urllib3
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet pip-tools
 	cd shared_layer && ../$(BIN)/pip-compile --quiet --generate-hashes --strip-extras \
@@ -125,7 +126,7 @@ $(SDK_DIR)/%/.installed: | $(STAMP)
 	  --target $(SDK_DIR)/$* 'boto3==$*' 'botocore==$*'
 	touch $@
 
-bench: $(STAMP)
+bench: artifact
 	$(BIN)/python -m bench
 
 clean:
