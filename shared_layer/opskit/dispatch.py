@@ -14,16 +14,10 @@ from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from opskit.events import EventError
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from mypy_boto3_sqs import SQSClient
 
 SCHEMA = "opskit.dispatch/1"
@@ -118,6 +112,14 @@ def worker(automation: str) -> Callable[[Handler], Handler]:
                     raise TargetFailedError(f"{'/'.join(target)}: "
                                             f"{result['failed_targets'][0].get('error')}")
                 return result
+
+            # Imported only for a dispatch batch: Powertools' batch utilities (and the event
+            # classes they load) cost cold-start time every other invocation does not need.
+            from aws_lambda_powertools.utilities.batch import (  # noqa: PLC0415
+                BatchProcessor,
+                EventType,
+                process_partial_response,
+            )
 
             processor = BatchProcessor(event_type=EventType.SQS,
                                        raise_on_entire_batch_failure=False)

@@ -8,8 +8,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
-
 
 class EventError(ValueError):
     """The event is not what the trigger sends; nothing was changed."""
@@ -79,13 +77,14 @@ SCHEDULES = frozenset({("aws.scheduler", "Scheduled Run"), ("aws.events", "Sched
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
-def require_scheduled_event(event: EventBridgeEvent, now: datetime | None = None) -> datetime:
+def require_scheduled_event(event: object, now: datetime | None = None) -> datetime:
     """One of the template's schedule events (SCHEDULES), refused with the field named otherwise,
     before any AWS call. Returns the run's clock: the Lambda's (`now`, default the current UTC
     time), never the event's, so no event can move a retention or a grace period. An event dated
     more than MAX_CLOCK_SKEW ahead is refused; a late one (a retry, a replayed sample) runs at
     the real time."""
-    raw = require_object(event.raw_event)
+    # The event as delivered (a dict), or wrapped in a Powertools data class (its raw_event).
+    raw = require_object(getattr(event, "raw_event", event))
     source = require_field(raw, "source", str, "aws.scheduler or aws.events")
     detail_type = require_field(raw, "detail-type", str, "'Scheduled Run' or 'Scheduled Event'")
     if (source, detail_type) not in SCHEDULES:

@@ -29,7 +29,6 @@ from functools import wraps
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opskit.cloudtrail import API_CALL, skipped_event
@@ -121,7 +120,7 @@ def _trigger(event: dict[str, Any], triggers: Collection[Trigger]) -> tuple[Trig
     if Trigger.ALARM in triggers and detail_type == ALARM_STATE_CHANGE:
         return Trigger.ALARM, None
     if Trigger.SCHEDULE in triggers:  # anything else must be the schedule's own event
-        return Trigger.SCHEDULE, require_scheduled_event(EventBridgeEvent(event))
+        return Trigger.SCHEDULE, require_scheduled_event(event)
     if len(triggers) == 1:  # the automation's own parser names what is wrong
         (only,) = triggers
         return only, None
