@@ -171,11 +171,18 @@ def _expect(ec2: EC2Client, state: str, n: int) -> None:
     assert states == {state: n}, f"expected {n} {state} instances, found {dict(states)}"
 
 
+LAST_ACTION_TAG_KEY = "opskit:scheduler-last"
+
+
 def _restart_all(ec2: EC2Client) -> None:
+    """Every instance running again with no trace of the run: the scheduler's last-action tag
+    removed too, else it would take the restart for a person's start and leave it alone."""
     ids = [instance["InstanceId"] for page in ec2.get_paginator("describe_instances").paginate()
            for reservation in page["Reservations"] for instance in reservation["Instances"]]
     for start in range(0, len(ids), SEED_CHUNK):
         ec2.start_instances(InstanceIds=ids[start:start + SEED_CHUNK])
+        ec2.delete_tags(Resources=ids[start:start + SEED_CHUNK],
+                        Tags=[{"Key": LAST_ACTION_TAG_KEY}])
 
 
 def _run(n: int, counter: CallCounter, *, trace_memory: bool) -> Run:
