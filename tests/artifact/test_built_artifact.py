@@ -236,3 +236,44 @@ def test_each_function_ships_its_own_automation_only(function: LocalFunction) ->
                      if p.name != "__pycache__")  # written when the other tests import it
     source = ROOT / "functions" / function.automation
     assert shipped == sorted(p.name for p in source.glob("*.py"))
+
+
+def _bytecode(source: Path) -> tuple[int, str] | None:
+    """The flags and recorded file name of the `.pyc` the running Python 3.13 would load for
+    `source`, or None when there is none (it would compile the source at import)."""
+    import importlib.util
+    import marshal
+
+    cached = Path(importlib.util.cache_from_source(str(source)))
+    if not cached.is_file():
+        return None
+    data = cached.read_bytes()
+    if data[:4] != importlib.util.MAGIC_NUMBER:
+        return None
+    code = marshal.loads(data[16:])  # noqa: S302 (the bytecode this project built)
+    return int.from_bytes(data[4:8], "little"), code.co_filename
+
+
+# PEP 552: bit 0 = hash-based, bit 1 = check the source. Unchecked: the runtime never reads the
+# source to validate the bytecode (Lambda's /opt and /var/task are read-only anyway).
+UNCHECKED_HASH = 0b01
+
+
+def test_the_layer_and_every_function_ship_bytecode_as_lambda_loads_it() -> None:
+    """Without it, every cold start compiles about 140 modules (bench/cold_start.py measures
+    what it saves); with it, tracebacks still name the files where Lambda puts them."""
+    layer = BUILD / "OpskitLayer" / "python"
+    if not layer.is_dir():
+        _absent(str(layer.relative_to(ROOT)))
+    roots = [(layer, Path("/opt/python"))] + [
+        (BUILD / f.full_path, Path("/var/task")) for f in FUNCTIONS]
+    missing, wrong = [], []
+    for root, deployed in roots:
+        for source in root.rglob("*.py"):
+            found = _bytecode(source)
+            if found is None:
+                missing.append(str(source.relative_to(BUILD)))
+            elif found != (UNCHECKED_HASH, str(deployed / source.relative_to(root))):
+                wrong.append((str(source.relative_to(BUILD)), found))
+    assert missing == []
+    assert wrong == []

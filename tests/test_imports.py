@@ -1,0 +1,50 @@
+"""Cold start: a handler imports only what it uses at module load (bench/cold_start.py measures
+the cost on the built artifact). Each handler is imported in a fresh interpreter and the modules
+it loaded are checked."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HANDLERS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
+PROBE = ("import json, sys; import {name}.app; "
+         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+         "('requests', 'aws_lambda_powertools', 'aws_xray_sdk', 'asyncio'))))")
+# Loaded at module load only by the handler that always needs it.
+ONLY = {
+    "requests": {"slack_notifier"},  # every notice is an HTTPS post
+    # The notifier's queue is its main trigger; the dispatch worker imports them per batch.
+    "aws_lambda_powertools.utilities.batch": {"slack_notifier"},
+    "aws_lambda_powertools.utilities.data_classes": {"slack_notifier"},
+    "asyncio": {"slack_notifier"},  # through the batch utilities
+    "aws_lambda_powertools.utilities.parameters": {"slack_notifier"},  # the webhook secret
+    "aws_xray_sdk": set(),  # only when tracing is on (tests/opskit/test_tracing.py)
+}
+
+
+def loaded(name: str) -> set[str]:
+    env = {key: value for key, value in os.environ.items() if key != "TRACING"}
+    env.update({"PYTHONPATH": os.pathsep.join([str(ROOT / "shared_layer"),
+                                               str(ROOT / "functions")]),
+                "AWS_REGION": "eu-west-1", "POWERTOOLS_METRICS_NAMESPACE": "Opskit"})
+    done = subprocess.run(  # noqa: S603 (this interpreter, a fixed probe)
+        [sys.executable, "-c", PROBE.format(name=name)], env=env, capture_output=True,
+        text=True, check=True, timeout=120)
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("name", HANDLERS)
+def test_a_handler_imports_only_what_it_uses(name: str) -> None:
+    modules = loaded(name)
+    unexpected = {package for package, users in ONLY.items()
+                  if name not in users and any(m == package or m.startswith(f"{package}.")
+                                               for m in modules)}
+    assert unexpected == set()
+    assert "aws_lambda_powertools.logging" in modules  # the kit's logger, as a control
