@@ -18,6 +18,7 @@ A Lambda container serves many invocations; everything here lives as long as it 
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ _lock = threading.RLock()
 @functools.cache
 def _shared_loader() -> botocore.loaders.Loader:
     """The container's one data loader (it caches every model it has read)."""
-    return botocore.loaders.create_loader()
+    return botocore.loaders.create_loader(os.environ.get("AWS_DATA_PATH"))
 
 
 class ReusingSession(boto3.Session):
@@ -110,13 +111,19 @@ def new_session(
     core.set_default_client_config(CLIENT_CONFIG)
     if credentials is not None:
         core.get_component("credential_provider").insert_before("env", _Given(credentials))
-    return ReusingSession(
+    session = ReusingSession(
         botocore_session=core,
         region_name=region,
         aws_access_key_id=access_key_id,
         aws_secret_access_key=secret_access_key,
         aws_session_token=session_token,
     )
+    # boto3 adds its own data folder to the loader's search path for each session: once is
+    # enough for the container's shared loader.
+    with _lock:
+        paths = core.get_component("data_loader").search_paths
+        paths[:] = list(dict.fromkeys(paths))
+    return session
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,11 +179,20 @@ class SessionFactory:
                 factory._home_account = home_account
             return factory
 
+    def forget_account(self, account_id: str) -> None:
+        """Drop an account's credentials and sessions (after a failed target)."""
+        with self._lock:
+            self._credentials.pop(account_id, None)
+            for key in [key for key in self._sessions if key[0] == account_id]:
+                del self._sessions[key]
+
     def _sts(self) -> STSClient:
         return self.base.client("sts", region_name=self.home_region)
 
     def home_account(self) -> str:
-        """The account the function runs in (given by the Lambda context, else asked once)."""
+        """The account of the function's own credentials, asked once per factory (so once per
+        container): an emulator's Lambda context names a made-up account, the credentials
+        never do."""
         with self._lock:
             if self._home_account is None:
                 self._home_account = self._sts().get_caller_identity()["Account"]
@@ -299,6 +315,9 @@ def for_each_target[T](
             target = Target(account_id, region, factory.session_for(account_id, region))
             results.append((target, work(target)))
         except Exception as exc:  # isolation is the point: report, go on
+            # Sessions and credentials are made afresh next time (a member account's role is
+            # assumed again): a revoked session or a replaced role fails one run, not an hour.
+            factory.forget_account(account_id)
             failure = TargetFailure(account_id, region, f"{type(exc).__name__}: {exc}")
             failures.append(failure)
             if on_failure is not None:

@@ -84,8 +84,7 @@ class Invocation[C]:
         scheduled = self.trigger is Trigger.SCHEDULE and pairs is None
         return run_automation(self.common, work, run_id=self.context.aws_request_id,
                               remaining_ms=self.context.get_remaining_time_in_millis,
-                              pairs=pairs, event=self.event if scheduled else None,
-                              home_account=self.home_account)
+                              pairs=pairs, event=self.event if scheduled else None)
 
 
 type Body[C] = Callable[[Invocation[C]], dict[str, Any]]

@@ -94,7 +94,11 @@ def test_warm_runs_make_no_client_and_assume_no_role_again(
     seen: list[str] = []
 
     def work(target: Target, executor: Executor) -> TargetRun:
-        seen.append(target.session.client("ec2").describe_regions()["Regions"][0]["RegionName"])
+        # Every run, every target: its own account's credentials and its own region.
+        sts, ec2 = target.session.client("sts"), target.session.client("ec2")
+        assert sts.get_caller_identity()["Account"] == target.account_id
+        assert ec2.meta.region_name == target.region
+        seen.append(str(target))
         return TargetRun(title="ok")
 
     per_run = []
@@ -106,9 +110,58 @@ def test_warm_runs_make_no_client_and_assume_no_role_again(
         assert len(summary["targets"]) == 4
         per_run.append((made.count - before, api_calls.of("sts", "AssumeRole"),
                         api_calls.of("sts", "GetCallerIdentity")))
-    # Run 1: ec2 in 4 sessions, sns, and sts for the other account's role; then nothing again.
-    assert per_run == [(6, 1, 0), (0, 0, 0), (0, 0, 0)]
-    assert len(seen) == 12
+    # Run 1: sts and ec2 in 4 sessions, sns, and the home sts that assumes the other account's
+    # role (one client for both); then nothing again.
+    assert per_run == [(10, 1, 4), (0, 0, 4), (0, 0, 4)]
+    assert seen == [f"{account}/{region}" for account in (ACCOUNT, OTHER)
+                    for region in ("eu-west-1", "us-east-1")] * 3
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_failed_member_account_assumes_its_role_afresh_next_run(api_calls: ApiCalls) -> None:
+    """A revoked role session or a replaced role must not fail an account until the kept
+    credentials expire: a failed target drops them."""
+    from opskit.actions import Executor
+    from opskit.runner import TargetRun, run_automation
+
+    config = CommonConfig.from_env("demo", {"AWS_REGION": "eu-west-1",
+                                            "TARGET_ACCOUNTS": f"{ACCOUNT},{OTHER}"})
+    revoked = [False]
+
+    def work(target: Target, executor: Executor) -> TargetRun:
+        if target.account_id == OTHER and revoked[0]:
+            raise RuntimeError("An error occurred (InvalidClientTokenId)")
+        return TargetRun(title="ok")
+
+    assumed = []
+    for revoke in (False, True, False, False):
+        revoked[0] = revoke
+        api_calls.reset()
+        summary = run_automation(config, work, run_id="r")
+        assumed.append((api_calls.of("sts", "AssumeRole"), len(summary["failed_targets"])))
+    assert assumed == [(1, 0), (0, 1), (1, 0), (0, 0)]
+
+
+@pytest.mark.usefixtures("aws")
+def test_the_functions_account_is_asked_once_per_container_whatever_the_context_says(
+        api_calls: ApiCalls) -> None:
+    """`sam local` and other emulators give a made-up account in the Lambda context
+    (012345678912): the account comes from the function's credentials, once."""
+    from opskit.handler import Trigger, automation
+    from opskit.runner import TargetRun
+    from tests.conftest import FakeLambdaContext
+
+    @automation("demo", config=lambda: CommonConfig.from_env("demo", {"AWS_REGION": "eu-west-1"}),
+                triggers={Trigger.MESSAGES})
+    def handler(run: Any) -> dict[str, Any]:
+        return run.targets(lambda target, executor: TargetRun(title=target.account_id))
+
+    emulated = FakeLambdaContext(
+        invoked_function_arn="arn:aws:lambda:us-east-1:012345678912:function:opskit-test")
+    first = handler({"any": "event"}, emulated)
+    second = handler({"any": "event"}, emulated)
+    assert [t["account"] for t in first["targets"] + second["targets"]] == [ACCOUNT, ACCOUNT]
+    assert api_calls.of("sts", "GetCallerIdentity") == 1
 
 
 @pytest.mark.usefixtures("aws")
