@@ -31,6 +31,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from opskit.aws import SessionFactory
 from opskit.cloudtrail import API_CALL, skipped_event
 from opskit.config import CommonConfig
 from opskit.dispatch import worker
@@ -72,8 +73,12 @@ class Invocation[C]:
 
     @property
     def home_account(self) -> str:
-        """The account the function runs in."""
-        return self.context.invoked_function_arn.split(":")[4]
+        """The account the function runs in: its credentials' account, asked once per
+        container (the Lambda context's is made up under `sam local`)."""
+        if self.common is None:
+            return self.context.invoked_function_arn.split(":")[4]
+        return SessionFactory.shared(self.common.home_region, self.common.assume_role_name,
+                                     f"opskit-{self.common.automation}").home_account()
 
     def targets(self, work: Work, *, pairs: list[tuple[str, str]] | None = None
                 ) -> dict[str, Any]:
