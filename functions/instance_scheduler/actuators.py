@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
 from instance_scheduler.inventory import (
     ASG,
     EC2_INSTANCE,
@@ -24,6 +26,7 @@ from instance_scheduler.last_action import Verb, last_action
 from instance_scheduler.planner import (
     HIBERNATE,
     RECORD_RUNNING,
+    RECORD_STARTED_EARLY,
     RECORD_STOPPED,
     REMOVE_OVERRIDE,
     START,
@@ -31,7 +34,8 @@ from instance_scheduler.planner import (
     Target,
 )
 from instance_scheduler.settings import AsgStopMode, SchedulerConfig
-from opskit.actions import Action, Apply, chunks, resources
+from opskit.actions import Action, Apply, chunks, error_code, resources
+from opskit.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling.type_defs import TagTypeDef as GroupTagTypeDef
@@ -47,6 +51,11 @@ _DB_GONE = frozenset({"DBInstanceNotFound", "DBInstanceNotFoundFault"})
 _CLUSTER_GONE = frozenset({"DBClusterNotFoundFault"})
 # What the suspended-processes tag holds when every process was already suspended by someone.
 NO_PROCESSES = "none"
+
+
+# StopInstances' answers when an instance cannot be hibernated (not configured for it, or a state
+# or type that does not allow it): the instance is then stopped.
+HIBERNATION_REFUSED = frozenset({"UnsupportedHibernationConfiguration", "UnsupportedOperation"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +84,14 @@ class Actuators:
                                                      _EC2_GONE),
             (EC2_INSTANCE, RECORD_STOPPED): Actuator(self._ec2_found_stopped, EC2_BATCH_SIZE,
                                                      _EC2_GONE),
+            (EC2_INSTANCE, RECORD_STARTED_EARLY): Actuator(self._ec2_found_early,
+                                                           EC2_BATCH_SIZE, _EC2_GONE),
             (EC2_INSTANCE, REMOVE_OVERRIDE): Actuator(self._ec2_untag, EC2_BATCH_SIZE),
             (ASG, START): Actuator(self._asg_start),
             (ASG, STOP): Actuator(self._asg_stop),
             (ASG, RECORD_RUNNING): Actuator(self._asg_found_running, ASG_TAG_BATCH_SIZE),
             (ASG, RECORD_STOPPED): Actuator(self._asg_found_stopped, ASG_TAG_BATCH_SIZE),
+            (ASG, RECORD_STARTED_EARLY): Actuator(self._asg_found_early, ASG_TAG_BATCH_SIZE),
             (ASG, REMOVE_OVERRIDE): Actuator(self._asg_untag),
             (RDS_INSTANCE, START): Actuator(self._db_start, idempotent_errors=_DB_GONE),
             (RDS_INSTANCE, STOP): Actuator(self._db_stop, idempotent_errors=_DB_GONE),
@@ -87,6 +99,8 @@ class Actuators:
                                                      idempotent_errors=_DB_GONE),
             (RDS_INSTANCE, RECORD_STOPPED): Actuator(self._rds_found_stopped,
                                                      idempotent_errors=_DB_GONE),
+            (RDS_INSTANCE, RECORD_STARTED_EARLY): Actuator(self._rds_found_early,
+                                                           idempotent_errors=_DB_GONE),
             (RDS_INSTANCE, REMOVE_OVERRIDE): Actuator(self._rds_untag),
             (RDS_CLUSTER, START): Actuator(self._cluster_start, idempotent_errors=_CLUSTER_GONE),
             (RDS_CLUSTER, STOP): Actuator(self._cluster_stop, idempotent_errors=_CLUSTER_GONE),
@@ -94,6 +108,8 @@ class Actuators:
                                                     idempotent_errors=_CLUSTER_GONE),
             (RDS_CLUSTER, RECORD_STOPPED): Actuator(self._rds_found_stopped,
                                                     idempotent_errors=_CLUSTER_GONE),
+            (RDS_CLUSTER, RECORD_STARTED_EARLY): Actuator(self._rds_found_early,
+                                                          idempotent_errors=_CLUSTER_GONE),
             (RDS_CLUSTER, REMOVE_OVERRIDE): Actuator(self._rds_untag),
         }
         return table[(kind, name)]
@@ -111,11 +127,26 @@ class Actuators:
         self._ec2_mark(batch, Verb.STOPPED)
 
     def _ec2_hibernate(self, batch: Sequence[Action]) -> None:
-        self.clients.ec2.stop_instances(InstanceIds=resources(batch), Hibernate=True)
+        """Hibernate; an instance EC2 refuses to hibernate (its hibernation no longer
+        configured, or not supported now) is stopped instead: a plain stop still saves the
+        money. EC2 refuses a whole batch for one such instance: the error goes back to the
+        executor, which splits the batch, so only the refusing instance is stopped plainly.
+        EC2 itself shuts down normally one that fails to hibernate once asked."""
+        try:
+            self.clients.ec2.stop_instances(InstanceIds=resources(batch), Hibernate=True)
+        except ClientError as exc:
+            if error_code(exc) not in HIBERNATION_REFUSED or len(batch) > 1:
+                raise
+            logger.warning("hibernation refused: stopped instead",
+                           extra={"instances": resources(batch), "error": error_code(exc)})
+            self.clients.ec2.stop_instances(InstanceIds=resources(batch))
         self._ec2_mark(batch, Verb.STOPPED)
 
     def _ec2_found_running(self, batch: Sequence[Action]) -> None:
         self._ec2_mark(batch, Verb.FOUND_RUNNING)
+
+    def _ec2_found_early(self, batch: Sequence[Action]) -> None:
+        self._ec2_mark(batch, Verb.FOUND_STARTED_EARLY)
 
     def _ec2_found_stopped(self, batch: Sequence[Action]) -> None:
         self._ec2_mark(batch, Verb.FOUND_STOPPED)
@@ -190,6 +221,9 @@ class Actuators:
     def _asg_found_running(self, batch: Sequence[Action]) -> None:
         self._asg_mark(batch, Verb.FOUND_RUNNING)
 
+    def _asg_found_early(self, batch: Sequence[Action]) -> None:
+        self._asg_mark(batch, Verb.FOUND_STARTED_EARLY)
+
     def _asg_found_stopped(self, batch: Sequence[Action]) -> None:
         self._asg_mark(batch, Verb.FOUND_STOPPED)
 
@@ -224,6 +258,9 @@ class Actuators:
 
     def _rds_found_running(self, batch: Sequence[Action]) -> None:
         self._rds_mark(batch, Verb.FOUND_RUNNING)
+
+    def _rds_found_early(self, batch: Sequence[Action]) -> None:
+        self._rds_mark(batch, Verb.FOUND_STARTED_EARLY)
 
     def _rds_found_stopped(self, batch: Sequence[Action]) -> None:
         self._rds_mark(batch, Verb.FOUND_STOPPED)

@@ -23,6 +23,9 @@ class Verb(StrEnum):
     # At a transition the resource was already in the wanted state: recorded, not changed.
     FOUND_STOPPED = "found-stopped"
     FOUND_RUNNING = "found-running"
+    # At a start, already running although the scheduler had left it stopped: a person started
+    # it before its period (what `retain-running` spares at the period's end).
+    FOUND_STARTED_EARLY = "found-started-early"
 
 
 @dataclass(frozen=True, slots=True)

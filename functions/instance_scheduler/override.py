@@ -1,4 +1,5 @@
-"""The override tag: keep a resource on or off until a given time (`on until 2026-12-01T18:00Z`)."""
+"""The override tag: keep a resource on or off until a given time (`on until 2026-12-01T18:00Z`),
+or for good (`on`, `off`: a permanent override, until a person removes the tag)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-_OVERRIDE_RE = re.compile(r"^(on|off)\s+until\s+(\S+)$", re.IGNORECASE)
+_OVERRIDE_RE = re.compile(r"^(on|off)(?:\s+until\s+(\S+))?$", re.IGNORECASE)
 
 
 class OverrideError(ValueError):
@@ -16,13 +17,15 @@ class OverrideError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Override:
     running: bool
-    until: datetime
+    until: datetime | None  # None: permanent
 
     def active_at(self, instant: datetime) -> bool:
-        return instant < self.until
+        return self.until is None or instant < self.until
 
     def describe(self) -> str:
         state = "on" if self.running else "off"
+        if self.until is None:
+            return f"{state} (permanent)"
         return f"{state} until {self.until.isoformat().replace('+00:00', 'Z')}"
 
 
@@ -30,7 +33,9 @@ def parse_override(text: str) -> Override:
     match = _OVERRIDE_RE.match(text.strip())
     if match is None:
         raise OverrideError("expected 'on until <time>' or 'off until <time>', "
-                            "e.g. 'on until 2026-12-01T18:00Z'")
+                            "e.g. 'on until 2026-12-01T18:00Z', or 'on' or 'off' for good")
+    if match[2] is None:
+        return Override(match[1].lower() == "on", None)
     try:
         until = datetime.fromisoformat(match[2])
     except ValueError:

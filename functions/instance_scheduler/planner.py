@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from instance_scheduler.inventory import (
     EC2_INSTANCE,
@@ -21,7 +21,7 @@ from instance_scheduler.inventory import (
     State,
     format_capacity,
 )
-from instance_scheduler.last_action import LastAction, parse_last_action
+from instance_scheduler.last_action import LastAction, Verb, parse_last_action
 from instance_scheduler.override import OverrideError, parse_override
 from instance_scheduler.schedule import Mode, Schedule, ScheduleError, parse_schedule
 from instance_scheduler.settings import AsgStopMode, SchedulerConfig
@@ -31,6 +31,9 @@ from opskit.tags import is_exempt
 START, STOP, HIBERNATE, REMOVE_OVERRIDE = "start", "stop", "hibernate", "remove-override"
 # At a transition the resource was already in the wanted state: only the tag is written.
 RECORD_RUNNING, RECORD_STOPPED = "record-running", "record-stopped"
+# Found running at a start, after the scheduler had stopped it: started by hand before its period.
+RECORD_STARTED_EARLY = "record-started-early"
+RECORDS = frozenset({RECORD_RUNNING, RECORD_STOPPED, RECORD_STARTED_EARLY})
 # The action name of a resource whose tags could not be read: nothing is done to it.
 CHECK_TAGS = "check-tags"
 # The action name of a resource in a state only a person can repair.
@@ -75,14 +78,14 @@ def _wanted_by_schedule(resource: Resource, config: SchedulerConfig, now: dateti
     value = resource.tags[config.schedule_tag_key]
     try:
         schedule = parse_schedule(value, default_timezone=config.default_timezone,
-                                  named=config.schedules)
+                                  named=config.schedules, calendars=config.holiday_calendars)
     except ScheduleError as exc:
         plan.failed.append((_action(resource, CHECK_TAGS, f"invalid {config.schedule_tag_key} tag "
                                      f"{value!r}: {exc}"), "resource left untouched"))
         return None
     running = schedule.wants_running(now)
     local = now.astimezone(schedule.timezone)
-    if local.date() in schedule.holidays:
+    if schedule.is_holiday(local.date()):
         why = f"holiday {local.date().isoformat()} in '{value}'"
     else:
         why = f"{'inside' if running else 'outside'} '{value}'"
@@ -109,7 +112,7 @@ def _wanted(resource: Resource, config: SchedulerConfig, now: datetime,
                                     f"override '{override.describe()}' has expired; "
                                     "the schedule applies again",
                                     tag_key=config.override_tag_key))
-        expired = override.until
+        expired = override.until  # a permanent override is never expired
     wanted = _wanted_by_schedule(resource, config, now, plan)
     if wanted is None or expired is None:
         return wanted
@@ -214,14 +217,21 @@ def plan_resource(resource: Resource, config: SchedulerConfig, now: datetime, pl
         if (not wanted.enforced and not handled and resource.unsupported is None
                 and not is_exempt(resource.tags, config.common.exemption_tag_key)):
             state = "running" if wanted.running else "stopped"
+            early = wanted.running and last is not None and last.left_stopped
             plan.actions.append(_action(
-                resource, RECORD_RUNNING if wanted.running else RECORD_STOPPED,
+                resource, (RECORD_STARTED_EARLY if early else RECORD_RUNNING) if wanted.running
+                else RECORD_STOPPED,
                 f"already {state} at the transition ({wanted.why}): recorded, so a change by "
                 "hand is left alone until the next one"))
         return
     action = _action(resource, name, wanted.why)
     if resource.unsupported is not None:
         plan.skipped.append((action, resource.unsupported))
+        return
+    unread = last is None and config.last_action_tag_key in resource.tags
+    spared = None if handled or unread else _spared(wanted, last)
+    if spared is not None:  # recorded, so later runs leave it until the next transition
+        plan.actions.append(_action(resource, RECORD_RUNNING, f"{wanted.why}; {spared}"))
         return
     if handled:
         assert last is not None  # noqa: S101 - handled implies a recorded action
@@ -240,6 +250,25 @@ def plan_resource(resource: Resource, config: SchedulerConfig, now: datetime, pl
             and resource.hibernate_capable):
         action = _action(resource, HIBERNATE, wanted.why)
     plan.actions.append(action)
+
+
+def _spared(wanted: Wanted, last: LastAction | None) -> str | None:
+    """Why a running resource the schedule wants stopped is left running, as AWS Instance
+    Scheduler's options say: `no-stop-new` spares a resource the scheduler never acted on,
+    `retain-running` one a person started before its period began (found running at the
+    period's start after the scheduler had left it stopped)."""
+    schedule = wanted.schedule
+    if wanted.running or wanted.enforced or schedule is None:
+        return None
+    if last is None and not schedule.stop_new:
+        return "new and running: left running until the next stop (no-stop-new)"
+    if (schedule.retain_running and last is not None
+            and last.verb is Verb.FOUND_STARTED_EARLY and wanted.since is not None):
+        began = schedule.last_change(wanted.since - timedelta(minutes=1))
+        if began is not None and last.at >= began:
+            return ("started by hand before its period began at "
+                    f"{began.astimezone(UTC):%Y-%m-%dT%H:%MZ}: left running (retain-running)")
+    return None
 
 
 def plan_resources(resources: Iterable[Resource], config: SchedulerConfig,

@@ -25,8 +25,7 @@ from instance_scheduler.inventory import (
 )
 from instance_scheduler.planner import (
     HIBERNATE,
-    RECORD_RUNNING,
-    RECORD_STOPPED,
+    RECORDS,
     START,
     STOP,
     plan_resources,
@@ -143,7 +142,7 @@ def title(executor: Executor, dry_run: bool) -> str | None:
              _RECORD: ("Would record the state of", "Recorded the state of")}
     tally: Counter[tuple[str, str]] = Counter()
     for outcome in executor.outcomes:
-        name = _RECORD if outcome.action.action in (RECORD_RUNNING, RECORD_STOPPED) else (
+        name = _RECORD if outcome.action.action in RECORDS else (
             outcome.action.action)
         if outcome.status in (Status.DONE, Status.PLANNED) and name in verbs:
             tally[(name, outcome.action.resource_type)] += 1
@@ -180,7 +179,7 @@ def schedule_target(target: Target, executor: Executor, config: SchedulerConfig,
                      idempotent_errors=actuator.idempotent_errors)
     # Records alone (resources found already in the wanted state) are routine: logged, and
     # published only with something else.
-    routine = all(o.action.action in (RECORD_RUNNING, RECORD_STOPPED) for o in executor.outcomes
+    routine = all(o.action.action in RECORDS for o in executor.outcomes
                   if o.status in (Status.DONE, Status.PLANNED))
     return TargetRun(title=title(executor, config.common.dry_run),
                      severity="critical" if plan.critical else None, quiet=routine,

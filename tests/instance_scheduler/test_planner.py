@@ -13,7 +13,12 @@ from instance_scheduler.inventory import (
     State,
     needs_a_person,
 )
-from instance_scheduler.planner import RECORD_RUNNING, RECORD_STOPPED, plan_resources
+from instance_scheduler.planner import (
+    RECORD_RUNNING,
+    RECORD_STARTED_EARLY,
+    RECORDS,
+    plan_resources,
+)
 from instance_scheduler.settings import SchedulerConfig
 from opskit.actions import Plan
 
@@ -51,7 +56,7 @@ def test_plans_only_the_difference(res: Resource, now: datetime,
     plan = plan_resources([res], CONFIG, now)
     # (a resource never acted on and already right is recorded: see the transition tests)
     assert [(a.resource, a.action) for a in plan.actions
-            if a.action not in (RECORD_RUNNING, RECORD_STOPPED)] == expected
+            if a.action not in RECORDS] == expected
     assert plan.failed == []
 
 
@@ -82,11 +87,21 @@ def test_reasons_name_the_schedule_and_holiday() -> None:
 
 def test_invalid_tags_leave_the_resource_untouched() -> None:
     plan = plan_resources([resource(State.RUNNING, "whenever"),
-                           resource(State.RUNNING, ScheduleOverride="on")], CONFIG, SATURDAY)
+                           resource(State.RUNNING, ScheduleOverride="on until")], CONFIG,
+                          SATURDAY)
     assert plan.actions == []
     reasons = [action.reason for action, _ in plan.failed]
     assert reasons[0].startswith("invalid Schedule tag 'whenever': unknown word 'whenever'")
-    assert reasons[1].startswith("invalid ScheduleOverride tag 'on': expected 'on until <time>'")
+    assert reasons[1].startswith("invalid ScheduleOverride tag 'on until': expected 'on until "
+                                 "<time>'")
+
+
+def test_a_permanent_override_wins_at_every_run() -> None:
+    plan = plan_resources([resource(State.RUNNING, ScheduleOverride="on")], CONFIG, SATURDAY)
+    assert [(a.action, a.reason) for a in plan.actions] == []  # running, as the override says
+    plan = plan_resources([resource(State.STOPPED, ScheduleOverride="ON")], CONFIG, SATURDAY)
+    assert [(a.action, a.reason) for a in plan.actions] == [
+        ("start", "override 'on (permanent)'")]
 
 
 # ---------------------------------------------------------------- transitions (issue 21)
@@ -133,8 +148,9 @@ def test_a_transition_later_than_the_last_action_is_applied_or_recorded() -> Non
     # Friday's stop recorded; Monday 08:00 has passed since (a missed run is repaired too).
     assert planned(plan_resources([acted(State.STOPPED, "stopped@2026-11-27T19:05Z")], CONFIG,
                                   MONDAY_MORNING)) == ["start"]
+    # Running at the start although opskit had stopped it: started by hand before the period.
     assert planned(plan_resources([acted(State.RUNNING, "stopped@2026-11-27T19:05Z")], CONFIG,
-                                  MONDAY_MORNING)) == ["record-running"]
+                                  MONDAY_MORNING)) == ["record-started-early"]
     # An unreadable last action counts as none.
     assert planned(plan_resources([acted(State.STOPPED, "stopped yesterday")], CONFIG,
                                   MONDAY_MORNING)) == ["start"]
@@ -177,3 +193,69 @@ def test_a_database_that_needs_a_person_is_reported_whatever_the_schedule() -> N
     assert "KMS key" in note
     assert needs_a_person("available") is None
     assert needs_a_person("backing-up") is None
+
+
+# ---------------------------------------------------------------- AWS Instance Scheduler options
+MONDAY_EVENING = datetime(2026, 11, 23, 19, 5, tzinfo=UTC)  # just after the 19:00 stop
+
+
+def actions(res: Resource, now: datetime) -> list[tuple[str, str]]:
+    return [(a.action, a.reason) for a in plan_resources([res], CONFIG, now).actions]
+
+
+def test_retain_running_spares_what_a_person_started_before_the_period() -> None:
+    """Stopped by the scheduler at 19:00, started by hand before 08:00: the 08:00 start records
+    it as started early, and the 19:00 stop leaves it running (that period only)."""
+    schedule = "retain-running mon-fri 08:00-19:00"
+    stopped = {"opskit:scheduler-last": "stopped@2026-11-20T19:00Z"}
+    morning = datetime(2026, 11, 23, 8, 5, tzinfo=UTC)
+    assert [a for a, _ in actions(resource(State.RUNNING, schedule, **stopped), morning)] == [
+        RECORD_STARTED_EARLY]
+    early = {"opskit:scheduler-last": "found-started-early@2026-11-23T08:05Z"}
+    assert actions(resource(State.RUNNING, schedule, **early), MONDAY_EVENING) == [
+        (RECORD_RUNNING, "outside 'retain-running mon-fri 08:00-19:00'; started by hand before "
+                         "its period began at 2026-11-23T08:00Z: left running (retain-running)")]
+    # Recorded at 19:00 as found running: the next period's end stops it.
+    kept = {"opskit:scheduler-last": "found-running@2026-11-23T19:05Z"}
+    tuesday = datetime(2026, 11, 24, 8, 5, tzinfo=UTC)
+    assert [a for a, _ in actions(resource(State.RUNNING, schedule, **kept), tuesday)] == [
+        RECORD_RUNNING]
+    # Found running when it was tagged, or after an override ended, or started by the
+    # scheduler: stopped at the period's end as usual.
+    for last in ("found-running@2026-11-23T12:00Z", "started@2026-11-23T08:00Z",
+                 "found-started-early@2026-11-20T08:05Z"):
+        tags = {"opskit:scheduler-last": last}
+        assert [a for a, _ in actions(resource(State.RUNNING, schedule, **tags),
+                                      MONDAY_EVENING)] == ["stop"], last
+    # Without the word: stopped.
+    assert [a for a, _ in actions(resource(State.RUNNING, **early), MONDAY_EVENING)] == ["stop"]
+
+
+def test_no_stop_new_leaves_a_new_resource_running_until_the_next_stop() -> None:
+    new = resource(State.RUNNING, "no-stop-new mon-fri 08:00-19:00")
+    assert actions(new, SATURDAY) == [
+        (RECORD_RUNNING, "outside 'no-stop-new mon-fri 08:00-19:00'; new and running: left "
+                         "running until the next stop (no-stop-new)")]
+    # Recorded on Saturday: the next stop (Monday 19:00) stops it.
+    recorded = resource(State.RUNNING, "no-stop-new mon-fri 08:00-19:00",
+                        **{"opskit:scheduler-last": "found-running@2026-11-28T12:00Z"})
+    assert [a for a, _ in actions(recorded, SATURDAY)] == []
+    assert [a for a, _ in actions(recorded, datetime(2026, 11, 30, 19, 5, tzinfo=UTC))] == [
+        "stop"]
+    # A last-action tag that cannot be read is not "new": stopped.
+    unread = resource(State.RUNNING, "no-stop-new mon-fri 08:00-19:00",
+                      **{"opskit:scheduler-last": "started@2026-11-23T08:00"})
+    assert [a for a, _ in actions(unread, SATURDAY)] == ["stop"]
+    # By default (as AWS Instance Scheduler's stop_new_instances), a new resource is stopped.
+    assert [a for a, _ in actions(resource(State.RUNNING), SATURDAY)] == ["stop"]
+
+
+def test_the_options_are_leading_words_and_named_schedule_settings() -> None:
+    config = SchedulerConfig.from_env({"SCHEDULES": (
+        '{"dev": {"schedule": "mon-fri 08:00-19:00", "retain_running": true, '
+        '"stop_new_instances": false}}')})
+    dev = config.schedules["dev"]
+    assert (dev.retain_running, dev.stop_new) == (True, False)
+    with pytest.raises(ValueError, match="'dev': retain_running as true or false"):
+        SchedulerConfig.from_env({"SCHEDULES": (
+            '{"dev": {"schedule": "08:00-09:00", "retain_running": "yes"}}')})

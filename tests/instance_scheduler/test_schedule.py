@@ -242,9 +242,19 @@ def test_override_parses_and_expires() -> None:
     assert parse_override("OFF until 2026-12-01T18:00+01:00").running is False
 
 
+def test_a_permanent_override_has_no_end() -> None:
+    """`on` / `off` alone, as AWS Instance Scheduler's override_status: until a person removes
+    the tag."""
+    override = parse_override("On")
+    assert (override.running, override.until) == (True, None)
+    assert override.active_at(datetime(2126, 1, 1, tzinfo=UTC))
+    assert override.describe() == "on (permanent)"
+    assert parse_override(" off ").running is False
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("on", "expected 'on until <time>'"),
+    [("on until", "expected 'on until <time>'"),
      ("maybe until 2026-12-01T18:00Z", "expected 'on until <time>'"),
      ("on until tomorrow", "'tomorrow' is not an ISO 8601 time"),
      ("on until 2026-12-01T18:00", "has no time zone")],

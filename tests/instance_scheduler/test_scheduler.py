@@ -176,6 +176,45 @@ def test_hibernate_when_configured() -> None:
                                                                                  "Hibernated")
 
 
+@pytest.mark.usefixtures("aws")
+def test_an_instance_ec2_refuses_to_hibernate_is_stopped_instead(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import botocore.handlers
+    from botocore.awsrequest import AWSResponse
+
+    from opskit import aws
+
+    ec2 = boto3.client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instances = ec2.run_instances(
+        ImageId=image, MinCount=2, MaxCount=2, InstanceType="t3.micro",
+        HibernationOptions={"Configured": True}, TagSpecifications=[{
+            "ResourceType": "instance", "Tags": [
+                {"Key": "Schedule", "Value": "mon-fri 08:00-19:00"}]}])["Instances"]
+    asked: list[bool] = []
+
+    def refuse(params: dict[str, Any], **_: Any) -> Any:
+        hibernate = params["body"].get("Hibernate") == "true"  # the serialized query request
+        asked.append(hibernate)
+        if hibernate:
+            refused = {"Error": {"Code": "UnsupportedHibernationConfiguration",
+                                 "Message": "not configured"},
+                       "ResponseMetadata": {"HTTPStatusCode": 400}}
+            return AWSResponse("https://ec2", 400, {}, None), refused
+        return None
+
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS",
+                        [*botocore.handlers.BUILTIN_HANDLERS,
+                         ("before-call.ec2.StopInstances", refuse)])
+    aws.forget()  # clients made from now on run the hook
+    summary = run(SATURDAY_NOON, HIBERNATE="true")
+    # The batch refused whole, split by the executor; each instance refused, then stopped.
+    assert asked == [True, True, False, True, False]
+    assert summary["counts"]["failed"] == 0
+    assert summary["targets"][0]["title"].startswith("Hibernated 2 EC2")
+    assert states([i["InstanceId"] for i in instances]) == {"stopped"}
+
+
 # ---------------------------------------------------------------- overrides
 @pytest.mark.usefixtures("aws")
 def test_override_keeps_running_until_it_expires_then_is_removed(

@@ -58,8 +58,10 @@ def test_an_instance_started_by_hand_outside_its_schedule_is_left_alone(
         "until the schedule's next change at 2026-11-30T08:00Z")
     run(datetime(2026, 11, 29, 23, 0, tzinfo=UTC))  # still the weekend: still left alone
     assert states([instance]) == {"running"}
-    run(MONDAY_MORNING)  # the transition to running: already running, recorded
-    assert instance_tags(instance)["opskit:scheduler-last"] == "found-running@2026-11-30T08:05Z"
+    run(MONDAY_MORNING)  # the transition to running: already running, recorded as started
+    # by hand before its period (what `retain-running` would spare at 19:00)
+    assert instance_tags(instance)["opskit:scheduler-last"] == (
+        "found-started-early@2026-11-30T08:05Z")
     assert reports[-1]["title"] == "Recorded the state of 1 EC2"
     run(MONDAY_EVENING)  # the next transition applies again
     assert states([instance]) == {"stopped"}
