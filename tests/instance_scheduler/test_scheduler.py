@@ -315,6 +315,24 @@ def test_rds_instance_and_aurora_cluster(reports: list[dict[str, Any]]) -> None:
 
 
 @pytest.mark.usefixtures("aws")
+def test_a_neptune_cluster_is_scheduled_through_the_rds_api(api_calls: ApiCalls) -> None:
+    """RDS's DescribeDBClusters also returns Neptune (and DocumentDB) clusters, and
+    StopDBCluster / StartDBCluster serve them, as Aurora's: no other call, no other permission.
+    (moto cannot create a DocumentDB cluster; the docs say what is tested.)"""
+    rds = boto3.client("rds")
+    boto3.client("neptune").create_db_cluster(  # through Neptune's own API, as its users do
+        DBClusterIdentifier="graph", Engine="neptune",
+        Tags=[{"Key": "Schedule", "Value": "mon-fri 08:00-19:00"}])
+    run(SATURDAY_NOON)
+    assert rds.describe_db_clusters(DBClusterIdentifier="graph")["DBClusters"][0][
+        "Status"] == "stopped"
+    assert api_calls.of("rds", "StopDBCluster") == 1
+    run(NEXT_MONDAY_NOON)
+    assert rds.describe_db_clusters(DBClusterIdentifier="graph")["DBClusters"][0][
+        "Status"] == "available"
+
+
+@pytest.mark.usefixtures("aws")
 def test_read_replica_is_skipped(reports: list[dict[str, Any]]) -> None:
     make_db("primary", schedule=None)
     boto3.client("rds").create_db_instance_read_replica(
