@@ -65,7 +65,6 @@ class ReusingSession(boto3.Session):
         super().__init__(**kwargs)
         self._clients: dict[tuple[str, str | None], Any] = {}
         self._clients_lock = threading.Lock()
-        self.clients_made = 0
 
     if not TYPE_CHECKING:  # mypy keeps boto3's typed overloads of client()
 
@@ -78,7 +77,6 @@ class ReusingSession(boto3.Session):
                 if made is None:
                     made = super().client(service_name, region_name=region_name)
                     self._clients[key] = made
-                    self.clients_made += 1
                 return made
 
 
@@ -162,7 +160,6 @@ class SessionFactory:
         self._credentials: dict[str, Credentials] = {}
         self._home_account = home_account
         self._lock = threading.RLock()
-        self.assume_role_calls = 0
 
     @classmethod
     def shared(cls, home_region: str, role_name: str, session_name: str, *,
@@ -242,7 +239,6 @@ class SessionFactory:
     def _assume(self, account_id: str) -> dict[str, str]:
         partition = self.base.get_partition_for_region(self.home_region)
         role_arn = f"arn:{partition}:iam::{account_id}:role/{self.role_name}"
-        self.assume_role_calls += 1
         raw = self._sts().assume_role(RoleArn=role_arn, RoleSessionName=self.session_name,
                                       DurationSeconds=_ROLE_SESSION_SECONDS)["Credentials"]
         expiration: datetime = raw["Expiration"]
