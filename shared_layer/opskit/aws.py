@@ -162,18 +162,13 @@ class SessionFactory:
         self._lock = threading.RLock()
 
     @classmethod
-    def shared(cls, home_region: str, role_name: str, session_name: str, *,
-               home_account: str | None = None) -> SessionFactory:
+    def shared(cls, home_region: str, role_name: str, session_name: str) -> SessionFactory:
         """The container's factory for these settings (made on first use)."""
         key = (home_region, role_name, session_name)
         with _lock:
             factory = cls._shared.get(key)
-            if factory is None or (home_account and factory._home_account not in (None,
-                                                                                   home_account)):
-                factory = cls._shared[key] = cls(home_region, role_name, session_name,
-                                                 home_account=home_account)
-            elif home_account and factory._home_account is None:
-                factory._home_account = home_account
+            if factory is None:
+                factory = cls._shared[key] = cls(home_region, role_name, session_name)
             return factory
 
     def forget_account(self, account_id: str) -> None:

@@ -51,7 +51,6 @@ def run_automation(
     pairs: list[tuple[str, str]] | None = None,
     remaining_ms: Callable[[], int] | None = None,
     event: dict[str, Any] | None = None,
-    home_account: str | None = None,
 ) -> dict[str, Any]:
     """Run `work` on every target (or on `pairs`, for an event about one account and region),
     publish one report per target, return the run summary.
@@ -65,12 +64,10 @@ def run_automation(
 
     if factory is None and base_session is not None:
         factory = SessionFactory(config.home_region, config.assume_role_name,
-                                 f"opskit-{config.automation}", base=base_session,
-                                 home_account=home_account)
+                                 f"opskit-{config.automation}", base=base_session)
     # The container's factory otherwise: clients and credentials outlive the invocation.
     factory = factory or SessionFactory.shared(config.home_region, config.assume_role_name,
-                                               f"opskit-{config.automation}",
-                                               home_account=home_account)
+                                               f"opskit-{config.automation}")
     sns: SNSClient | None = None
     if config.alert_topic_arn:
         sns = factory.base.client("sns", region_name=config.alert_topic_arn.split(":")[3])

@@ -105,14 +105,15 @@ def test_warm_runs_make_no_client_and_assume_no_role_again(
     for _ in range(3):
         api_calls.reset()
         before = made.count
-        summary = run_automation(config, work, run_id="r", home_account=ACCOUNT)
+        summary = run_automation(config, work, run_id="r")
         assert summary["failed_targets"] == []
         assert len(summary["targets"]) == 4
         per_run.append((made.count - before, api_calls.of("sts", "AssumeRole"),
                         api_calls.of("sts", "GetCallerIdentity")))
-    # Run 1: sts and ec2 in 4 sessions, sns, and the home sts that assumes the other account's
-    # role (one client for both); then nothing again.
-    assert per_run == [(10, 1, 4), (0, 0, 4), (0, 0, 4)]
+    # Run 1: sts and ec2 in 4 sessions, sns, and the home sts that asks the function's account
+    # once and assumes the other account's role (one client for both); then nothing again. The
+    # work's own identity call, 4 a run, is in every count.
+    assert per_run == [(10, 1, 5), (0, 0, 4), (0, 0, 4)]
     assert seen == [f"{account}/{region}" for account in (ACCOUNT, OTHER)
                     for region in ("eu-west-1", "us-east-1")] * 3
 
@@ -223,7 +224,6 @@ def test_every_session_of_the_container_reads_models_through_one_loader() -> Non
 
 
 def test_the_container_keeps_one_factory_per_automation() -> None:
-    shared = SessionFactory.shared("eu-west-1", "Role", "opskit-a", home_account=ACCOUNT)
+    shared = SessionFactory.shared("eu-west-1", "Role", "opskit-a")
     assert SessionFactory.shared("eu-west-1", "Role", "opskit-a") is shared
     assert SessionFactory.shared("eu-west-1", "Role", "opskit-b") is not shared
-    assert shared.home_account() == ACCOUNT  # from the Lambda context: no STS call
