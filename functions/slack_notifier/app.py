@@ -3,19 +3,14 @@ actions), posting to Slack and Microsoft Teams."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from opskit.batch import process_partial
 from opskit.handler import Invocation, Trigger, automation
 from opskit.observability import logger, metrics
 from slack_notifier.delivery import ATTEMPT_SECONDS, SAFETY_MARGIN_SECONDS, Poster
@@ -88,7 +83,7 @@ def _group(records: list[Any]) -> list[_Notice]:
 def deliver_batch(notifier: Notifier, records: list[Any],
                   remaining_seconds: Callable[[], float] = lambda: float("inf"),
                   ) -> dict[str, Any]:
-    """Send each notice in turn, through Powertools' BatchProcessor: a notice that cannot be
+    """Send each notice in turn (opskit.batch's partial batch response): a notice that cannot be
     delivered returns its records in batchItemFailures, so SQS retries only those; when time
     runs short, the notices not yet started are returned the same way. When nothing at all was
     delivered, the invocation fails (DeliveryFailedError).
@@ -111,17 +106,15 @@ def deliver_batch(notifier: Notifier, records: list[Any],
             return str(exc)
         return None
 
-    def record_handler(record: SQSRecord) -> None:
-        notice = notice_of[record.message_id]
+    def record_handler(record: Mapping[str, Any]) -> None:
+        notice = notice_of[str(record["messageId"])]
         if id(notice) not in outcomes:
             outcomes[id(notice)] = send(notice)
         problem = outcomes[id(notice)]
         if problem is not None:
             raise NoticeNotDeliveredError(problem)
 
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    response = process_partial_response(event={"Records": records},
-                                        record_handler=record_handler, processor=processor)
+    response = process_partial(records, record_handler)
     failures = [{"itemIdentifier": item["itemIdentifier"]}
                 for item in response["batchItemFailures"]]
     delivered = sum(1 for problem in outcomes.values() if problem is None)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import contextvars
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import wraps
 from typing import TYPE_CHECKING, Any
 
+from opskit.batch import process_partial, records_of
 from opskit.events import EventError
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from mypy_boto3_sqs import SQSClient
 
 SCHEMA = "opskit.dispatch/1"
@@ -86,7 +86,7 @@ class TargetFailedError(RuntimeError):
 
 
 def worker(automation: str) -> Callable[[Handler], Handler]:
-    """Lets a scheduled handler consume its dispatch queue, through Powertools' BatchProcessor:
+    """Lets a scheduled handler consume its dispatch queue, through opskit.batch:
     each SQS record runs the handler on the record's event, for the record's target only. A
     record whose run raised or whose target failed is returned in batchItemFailures, so SQS
     retries just that one. The invocation itself succeeds even when every record failed: a
@@ -100,8 +100,8 @@ def worker(automation: str) -> Callable[[Handler], Handler]:
             if not is_dispatch_batch(event):
                 return handler(event, context)
 
-            def run_record(record: SQSRecord) -> dict[str, Any]:
-                target, inner, run = parse(record.body or "", automation)
+            def run_record(record: Mapping[str, Any]) -> dict[str, Any]:
+                target, inner, run = parse(str(record.get("body") or ""), automation)
                 token, run_token = WORKER_TARGET.set(target), WORKER_RUN.set(run)
                 try:
                     result = handler(inner, context)
@@ -113,19 +113,7 @@ def worker(automation: str) -> Callable[[Handler], Handler]:
                                             f"{result['failed_targets'][0].get('error')}")
                 return result
 
-            # Imported only for a dispatch batch: Powertools' batch utilities (and the event
-            # classes they load) cost cold-start time every other invocation does not need.
-            from aws_lambda_powertools.utilities.batch import (  # noqa: PLC0415
-                BatchProcessor,
-                EventType,
-                process_partial_response,
-            )
-
-            processor = BatchProcessor(event_type=EventType.SQS,
-                                       raise_on_entire_batch_failure=False)
-            response = process_partial_response(event=event, record_handler=run_record,
-                                                processor=processor, context=context)
-            return dict(response)
+            return process_partial(records_of(event), run_record)
 
         return wrapped
 
