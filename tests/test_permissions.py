@@ -33,9 +33,10 @@ from tools.member_role import MEMBER_AUTOMATIONS
 ROOT = Path(__file__).resolve().parent.parent
 AUTOMATIONS = sorted(f.automation for f in local_functions())
 IN_MEMBERS = sorted(a for a in AUTOMATIONS if prefix_of(a) in MEMBER_AUTOMATIONS)
-SERVICES = ("autoscaling", "cloudwatch", "dynamodb", "ec2", "ecs", "elbv2", "iam", "kms",
-            "lambda", "logs", "organizations", "rds", "resourcegroupstaggingapi", "s3",
-            "s3control", "secretsmanager", "sns", "sqs", "ssm", "sts")
+SERVICES = ("application-autoscaling", "autoscaling", "cloudwatch", "dynamodb", "ec2", "ecs",
+            "elbv2", "iam", "kms", "lambda", "logs", "organizations", "rds", "redshift",
+            "resourcegroupstaggingapi", "s3", "s3control", "secretsmanager", "sns", "sqs", "ssm",
+            "sts")
 
 
 @pytest.mark.parametrize("automation", AUTOMATIONS)

@@ -16,10 +16,13 @@ from botocore.exceptions import ClientError
 from instance_scheduler.inventory import (
     ASG,
     EC2_INSTANCE,
+    ECS_SERVICE,
     RDS_CLUSTER,
     RDS_INSTANCE,
+    REDSHIFT_CLUSTER,
     SUSPENDED_PROCESSES,
     Group,
+    Service,
     format_capacity,
 )
 from instance_scheduler.last_action import Verb, last_action
@@ -49,6 +52,9 @@ ASG_TAG_BATCH_SIZE = 50
 _EC2_GONE = frozenset({"InvalidInstanceID.NotFound"})
 _DB_GONE = frozenset({"DBInstanceNotFound", "DBInstanceNotFoundFault"})
 _CLUSTER_GONE = frozenset({"DBClusterNotFoundFault"})
+_REDSHIFT_GONE = frozenset({"ClusterNotFound", "ClusterNotFoundFault"})
+_SERVICE_GONE = frozenset({"ServiceNotFoundException", "ServiceNotActiveException",
+                           "ClusterNotFoundException"})
 # What the suspended-processes tag holds when every process was already suspended by someone.
 NO_PROCESSES = "none"
 
@@ -69,11 +75,13 @@ class Actuators:
     """Builds the Apply functions of one target from its clients."""
 
     def __init__(self, clients: TargetClients, config: SchedulerConfig, now: datetime,
-                 groups: Mapping[str, Group]) -> None:
+                 groups: Mapping[str, Group],
+                 services: Mapping[str, Service] | None = None) -> None:
         self.clients = clients
         self.config = config
         self.now = now
         self.groups = groups
+        self.services = services or {}
 
     def for_action(self, kind: str, name: str) -> Actuator:
         table = {
@@ -111,6 +119,26 @@ class Actuators:
             (RDS_CLUSTER, RECORD_STARTED_EARLY): Actuator(self._rds_found_early,
                                                           idempotent_errors=_CLUSTER_GONE),
             (RDS_CLUSTER, REMOVE_OVERRIDE): Actuator(self._rds_untag),
+            (REDSHIFT_CLUSTER, START): Actuator(self._redshift_resume,
+                                                idempotent_errors=_REDSHIFT_GONE),
+            (REDSHIFT_CLUSTER, STOP): Actuator(self._redshift_pause,
+                                               idempotent_errors=_REDSHIFT_GONE),
+            (REDSHIFT_CLUSTER, RECORD_RUNNING): Actuator(self._redshift_found_running,
+                                                         idempotent_errors=_REDSHIFT_GONE),
+            (REDSHIFT_CLUSTER, RECORD_STOPPED): Actuator(self._redshift_found_stopped,
+                                                         idempotent_errors=_REDSHIFT_GONE),
+            (REDSHIFT_CLUSTER, RECORD_STARTED_EARLY): Actuator(
+                self._redshift_found_early, idempotent_errors=_REDSHIFT_GONE),
+            (REDSHIFT_CLUSTER, REMOVE_OVERRIDE): Actuator(self._redshift_untag),
+            (ECS_SERVICE, START): Actuator(self._ecs_start, idempotent_errors=_SERVICE_GONE),
+            (ECS_SERVICE, STOP): Actuator(self._ecs_stop, idempotent_errors=_SERVICE_GONE),
+            (ECS_SERVICE, RECORD_RUNNING): Actuator(self._ecs_found_running,
+                                                    idempotent_errors=_SERVICE_GONE),
+            (ECS_SERVICE, RECORD_STOPPED): Actuator(self._ecs_found_stopped,
+                                                    idempotent_errors=_SERVICE_GONE),
+            (ECS_SERVICE, RECORD_STARTED_EARLY): Actuator(self._ecs_found_early,
+                                                          idempotent_errors=_SERVICE_GONE),
+            (ECS_SERVICE, REMOVE_OVERRIDE): Actuator(self._ecs_untag),
         }
         return table[(kind, name)]
 
@@ -273,3 +301,71 @@ class Actuators:
         target = batch[0].params_as(Target)
         self.clients.rds.remove_tags_from_resource(ResourceName=target.arn,
                                                    TagKeys=[target.tag_key])
+
+    # Redshift: pause and resume, one cluster per call; tags by ARN.
+    def _redshift_pause(self, batch: Sequence[Action]) -> None:
+        self.clients.redshift.pause_cluster(ClusterIdentifier=batch[0].resource)
+        self._redshift_mark(batch, Verb.STOPPED)
+
+    def _redshift_resume(self, batch: Sequence[Action]) -> None:
+        self.clients.redshift.resume_cluster(ClusterIdentifier=batch[0].resource)
+        self._redshift_mark(batch, Verb.STARTED)
+
+    def _redshift_found_running(self, batch: Sequence[Action]) -> None:
+        self._redshift_mark(batch, Verb.FOUND_RUNNING)
+
+    def _redshift_found_early(self, batch: Sequence[Action]) -> None:
+        self._redshift_mark(batch, Verb.FOUND_STARTED_EARLY)
+
+    def _redshift_found_stopped(self, batch: Sequence[Action]) -> None:
+        self._redshift_mark(batch, Verb.FOUND_STOPPED)
+
+    def _redshift_mark(self, batch: Sequence[Action], verb: Verb) -> None:
+        self.clients.redshift.create_tags(ResourceName=batch[0].params_as(Target).arn, Tags=[
+            {"Key": self.config.last_action_tag_key, "Value": self._last(verb)}])
+
+    def _redshift_untag(self, batch: Sequence[Action]) -> None:
+        target = batch[0].params_as(Target)
+        self.clients.redshift.delete_tags(ResourceName=target.arn, TagKeys=[target.tag_key])
+
+    # ECS: the desired count is tagged before the stop and never overwritten while the service
+    # stays stopped; the start restores it, then removes the tag.
+    def _ecs_stop(self, batch: Sequence[Action]) -> None:
+        (action,) = batch
+        service = self.services[action.resource]
+        arn = action.params_as(Target).arn
+        key = self.config.saved_capacity_tag_key
+        if key not in action.tags:
+            self.clients.ecs.tag_resource(resourceArn=arn, tags=[
+                {"key": key, "value": str(service.desired)}])
+        self.clients.ecs.update_service(cluster=service.cluster, service=service.name,
+                                        desiredCount=0)
+        self._ecs_mark(batch, Verb.STOPPED)
+
+    def _ecs_start(self, batch: Sequence[Action]) -> None:
+        (action,) = batch
+        service = self.services[action.resource]
+        count = service.saved_count
+        if count is not None:  # the planner refuses a stopped service without a saved count
+            self.clients.ecs.update_service(cluster=service.cluster, service=service.name,
+                                            desiredCount=count)
+            self.clients.ecs.untag_resource(resourceArn=action.params_as(Target).arn,
+                                            tagKeys=[self.config.saved_capacity_tag_key])
+        self._ecs_mark(batch, Verb.STARTED)
+
+    def _ecs_found_running(self, batch: Sequence[Action]) -> None:
+        self._ecs_mark(batch, Verb.FOUND_RUNNING)
+
+    def _ecs_found_early(self, batch: Sequence[Action]) -> None:
+        self._ecs_mark(batch, Verb.FOUND_STARTED_EARLY)
+
+    def _ecs_found_stopped(self, batch: Sequence[Action]) -> None:
+        self._ecs_mark(batch, Verb.FOUND_STOPPED)
+
+    def _ecs_mark(self, batch: Sequence[Action], verb: Verb) -> None:
+        self.clients.ecs.tag_resource(resourceArn=batch[0].params_as(Target).arn, tags=[
+            {"key": self.config.last_action_tag_key, "value": self._last(verb)}])
+
+    def _ecs_untag(self, batch: Sequence[Action]) -> None:
+        target = batch[0].params_as(Target)
+        self.clients.ecs.untag_resource(resourceArn=target.arn, tagKeys=[target.tag_key])

@@ -8,15 +8,21 @@ from typing import TYPE_CHECKING
 from opskit.aws import Target
 
 if TYPE_CHECKING:
+    from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
     from mypy_boto3_autoscaling import AutoScalingClient
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ecs import ECSClient
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_rds import RDSClient
+    from mypy_boto3_redshift import RedshiftClient
 
 
 class TargetClients:
     def __init__(self, target: Target) -> None:
         self._session = target.session
+        # DescribeClusters returns no cluster ARN; the tag calls need one.
+        self.redshift_arn_prefix = (f"arn:{target.partition}:redshift:{target.region}:"
+                                    f"{target.account_id}:cluster:")
 
     @cached_property
     def ec2(self) -> EC2Client:
@@ -33,3 +39,15 @@ class TargetClients:
     @cached_property
     def kms(self) -> KMSClient:
         return self._session.client("kms")
+
+    @cached_property
+    def redshift(self) -> RedshiftClient:
+        return self._session.client("redshift")
+
+    @cached_property
+    def ecs(self) -> ECSClient:
+        return self._session.client("ecs")
+
+    @cached_property
+    def scaling(self) -> ApplicationAutoScalingClient:
+        return self._session.client("application-autoscaling")

@@ -14,16 +14,26 @@ from opskit.notify import Severity
 from opskit.tags import tags_to_dict
 
 if TYPE_CHECKING:
+    from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
     from mypy_boto3_autoscaling import AutoScalingClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ec2.type_defs import SpotInstanceRequestTypeDef
+    from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_ecs.type_defs import ServiceTypeDef
+    from mypy_boto3_ecs.type_defs import TagTypeDef as EcsTagTypeDef
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_rds import RDSClient
+    from mypy_boto3_redshift import RedshiftClient
 
 EC2_INSTANCE = "ec2:instance"
 ASG = "autoscaling:group"
 RDS_INSTANCE = "rds:db"
 RDS_CLUSTER = "rds:cluster"
+REDSHIFT_CLUSTER = "redshift:cluster"
+ECS_SERVICE = "ecs:service"
+# DescribeServices takes at most 10 services; DescribeScalableTargets at most 50 resource ids.
+ECS_DESCRIBE_MAX = 10
+SCALABLE_TARGETS_MAX = 50
 # EC2 filters take at most 200 values each.
 FILTER_VALUES_MAX = 200
 _KEY_UNUSABLE = frozenset({"Disabled", "PendingDeletion", "PendingImport", "Unavailable"})
@@ -78,6 +88,27 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
+class Service:
+    """What the scheduler knows of an ECS service besides its state."""
+
+    cluster: str  # the cluster's ARN, which UpdateService names
+    name: str  # the service's name in its cluster
+    desired: int
+    # The saved-capacity tag as found: the desired count to restore (written only when the
+    # scheduler stops a running service).
+    saved: str | None = None
+
+    @property
+    def saved_count(self) -> int | None:
+        return parse_count(self.saved) if self.saved is not None else None
+
+
+def parse_count(text: str) -> int | None:
+    """A saved desired count: a whole number from 1 (a service saved at 0 was not running)."""
+    return int(text) if text.isdigit() and 0 < int(text) <= 100_000 else None
+
+
+@dataclass(frozen=True, slots=True)
 class Resource:
     id: str
     kind: str
@@ -91,6 +122,7 @@ class Resource:
     details: Mapping[str, Any] = field(default_factory=dict)
     instance_type: str = ""
     group: Group | None = None
+    service: Service | None = None
     # A state only a person can repair (an RDS database whose KMS key is lost): how bad, and
     # what to do. Reported at every run, whatever the schedule says.
     needs_a_person: tuple[Severity, str] | None = None
@@ -363,3 +395,111 @@ def rds_auto_started(rds: RDSClient, source_type: Literal["db-instance", "db-clu
             if _RDS_AUTO_START in event.get("Message", "") and event.get("SourceIdentifier"):
                 started.add(event["SourceIdentifier"])
     return started
+
+
+_REDSHIFT_STATES = {"available": State.RUNNING, "paused": State.STOPPED}
+# Redshift cluster states no run will see settle: a person must act (the others, such as
+# pausing, resuming, modifying or rebooting, are transitions).
+_REDSHIFT_STUCK = frozenset({"hardware-failure", "storage-full", "final-snapshot"})
+
+
+def redshift_clusters(redshift: RedshiftClient, tag_key: str, arn_prefix: str
+                      ) -> Iterator[Resource]:
+    """Provisioned clusters carrying the schedule tag (the TagKeys filter is server-side), 100
+    a page. DescribeClusters returns no cluster ARN: `arn_prefix` is
+    `arn:<partition>:redshift:<region>:<account>:cluster:`, which the tag calls name."""
+    pages = redshift.get_paginator("describe_clusters").paginate(
+        TagKeys=[tag_key], PaginationConfig={"PageSize": 100})
+    for page in pages:
+        for cluster in page["Clusters"]:
+            tags = tags_to_dict(cluster.get("Tags"))
+            if tag_key not in tags:
+                continue
+            status = cluster.get("ClusterStatus", "")
+            problem: tuple[Severity, str] | None = None
+            if status in _REDSHIFT_STUCK or status.startswith("incompatible-"):
+                problem = ("warning", f"the cluster is {status}: it can be neither paused nor "
+                                      "resumed until someone repairs it")
+            yield Resource(id=cluster["ClusterIdentifier"], kind=REDSHIFT_CLUSTER,
+                           state=_REDSHIFT_STATES.get(status, State.TRANSITIONING), tags=tags,
+                           arn=f"{arn_prefix}{cluster['ClusterIdentifier']}", raw_state=status,
+                           needs_a_person=problem)
+
+
+def ecs_services(ecs: ECSClient, scaling: ApplicationAutoScalingClient, *, tag_key: str,
+                 saved_tag_key: str) -> list[Resource]:
+    """Active services carrying the schedule tag. ECS has no server-side tag filter: every
+    cluster's services are listed (100 a page) and described with their tags, 10 a call; the
+    tagged ones' Application Auto Scaling targets are read, 50 a call."""
+    services: list[ServiceTypeDef] = []
+    for page in ecs.get_paginator("list_clusters").paginate():
+        for cluster in page["clusterArns"]:
+            arns = [arn for listed in ecs.get_paginator("list_services").paginate(
+                        cluster=cluster, PaginationConfig={"PageSize": 100})
+                    for arn in listed["serviceArns"]]
+            for batch in chunks(arns, ECS_DESCRIBE_MAX):
+                described = ecs.describe_services(cluster=cluster, services=list(batch),
+                                                  include=["TAGS"])
+                services.extend(
+                    service for service in described["services"]
+                    if service.get("status") == "ACTIVE"
+                    and tag_key in _ecs_tags(service.get("tags")))
+    minimums = _scaling_minimums(scaling, [_scaling_id(s) for s in services])
+    found = []
+    for service in services:
+        tags = _ecs_tags(service.get("tags"))
+        desired = service.get("desiredCount", 0)
+        busy = service.get("runningCount", 0) + service.get("pendingCount", 0)
+        info = Service(cluster=service["clusterArn"], name=service["serviceName"],
+                       desired=desired,
+                       saved=tags.get(saved_tag_key))
+        rolling = [d for d in service.get("deployments", [])
+                   if d.get("rolloutState") == "IN_PROGRESS"]
+        if rolling or (desired == 0 and busy):
+            state = State.TRANSITIONING
+        elif desired == 0:
+            state = State.STOPPED
+        else:
+            state = State.RUNNING if info.saved is None else State.PARTLY
+        unsupported = None
+        minimum = minimums.get(_scaling_id(service), 0)
+        if service.get("schedulingStrategy") == "DAEMON":
+            unsupported = ("daemon service: it runs one task on each container instance; "
+                           "schedule the instances")
+        elif minimum > 0:
+            unsupported = (f"Application Auto Scaling keeps at least {minimum} task(s): a "
+                           "desired count of 0 would be raised again; set the scalable "
+                           "target's minimum to 0 to schedule it")
+        found.append(Resource(
+            # Service names are unique within a cluster only.
+            id=_scaling_id(service).removeprefix("service/"), kind=ECS_SERVICE, state=state,
+            tags=tags, arn=service["serviceArn"],
+            raw_state=(f"desired {desired}, running {service.get('runningCount', 0)}, "
+                       f"pending {service.get('pendingCount', 0)}"
+                       + ("; deployment in progress" if rolling else "")),
+            unsupported=unsupported, details={"cluster": service["clusterArn"]},
+            service=info))
+    return found
+
+
+def _ecs_tags(tags: Iterable[EcsTagTypeDef] | None) -> dict[str, str]:
+    return {t["key"]: t.get("value", "") for t in tags or () if "key" in t}
+
+
+def _scaling_id(service: ServiceTypeDef) -> str:
+    cluster = str(service["clusterArn"]).rsplit("/", 1)[-1]
+    return f"service/{cluster}/{service['serviceName']}"
+
+
+def _scaling_minimums(scaling: ApplicationAutoScalingClient,
+                      resource_ids: Sequence[str]) -> dict[str, int]:
+    """Resource id -> the scalable target's minimum, for the services that have one."""
+    minimums: dict[str, int] = {}
+    for batch in chunks(list(resource_ids), SCALABLE_TARGETS_MAX):
+        pages = scaling.get_paginator("describe_scalable_targets").paginate(
+            ServiceNamespace="ecs", ResourceIds=list(batch),
+            ScalableDimension="ecs:service:DesiredCount")
+        for page in pages:
+            for target in page["ScalableTargets"]:
+                minimums[target["ResourceId"]] = target["MinCapacity"]
+    return minimums

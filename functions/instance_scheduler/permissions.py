@@ -16,6 +16,11 @@ PERMISSIONS = REPORTS | TARGETS | DISPATCH | INSTANCE_STORE | Permissions(
                 "StopDBInstance", "StartDBCluster", "StopDBCluster", "AddTagsToResource",
                 "RemoveTagsFromResource"),
         "kms": ("DescribeKey",),
+        "redshift": ("DescribeClusters", "PauseCluster", "ResumeCluster", "CreateTags",
+                     "DeleteTags"),
+        "ecs": ("ListClusters", "ListServices", "DescribeServices", "UpdateService",
+                "TagResource", "UntagResource"),
+        "application-autoscaling": ("DescribeScalableTargets",),
     },
     # Starting an instance whose volumes use a customer-managed key: EC2 creates a grant.
     also={"ec2:StartInstances": ("kms:CreateGrant",)},

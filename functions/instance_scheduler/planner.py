@@ -141,11 +141,14 @@ def _changed_by_hand(resource: Resource, wanted: Wanted, last: LastAction,
     upcoming = wanted.schedule.next_change(now) if wanted.schedule is not None else None
     until = (f"the schedule's next change at {upcoming:%Y-%m-%dT%H:%M}Z" if upcoming
              else "the schedule's next change")
-    group = resource.group
+    group, service = resource.group, resource.service
     if group is not None and not wanted.running and group.saved_capacity is not None:
         what = f"resized by hand to {format_capacity(group.capacity)}"
         kept = (f"; the saved size {format_capacity(group.saved_capacity)} is kept for the next "
                 "start")
+    elif service is not None and not wanted.running and service.saved_count is not None:
+        what = f"scaled by hand to a desired count of {service.desired}"
+        kept = f"; the saved count {service.saved_count} is kept for the next start"
     elif resource.state is State.PARTLY:
         what, kept = "changed by hand", ""
     else:
@@ -153,6 +156,27 @@ def _changed_by_hand(resource: Resource, wanted: Wanted, last: LastAction,
         kept = ""
     return (f"{what} since opskit's last action ({last.value()}): left alone until {until}"
             f"{kept} (the leading word 'enforced' keeps a resource to its schedule)")
+
+
+def _service_problem(resource: Resource, name: str, config: SchedulerConfig,
+                     plan: Plan, action: Action) -> bool:
+    """As _group_problem, for an ECS service: a desired count the scheduler did not save is
+    never invented."""
+    service = resource.service
+    if service is None:
+        return False
+    key = config.saved_capacity_tag_key
+    if service.saved is not None and service.saved_count is None:
+        plan.failed.append((action, f"saved count {key}={service.saved!r} is not a whole "
+                                     "number from 1: a saved count is never overwritten or "
+                                     "guessed; fix or delete the tag"))
+        return True
+    if name == START and service.desired == 0 and service.saved_count is None:
+        plan.critical.append((action, f"the service's desired count is 0 and its saved count "
+                                      f"({key}) is missing: nothing guessed; set its desired "
+                                      "count by hand"))
+        return True
+    return False
 
 
 def _group_problem(resource: Resource, name: str, config: SchedulerConfig,
@@ -244,7 +268,8 @@ def plan_resource(resource: Resource, config: SchedulerConfig, now: datetime, pl
         else:
             plan.skipped.append((action, _changed_by_hand(resource, wanted, last, now)))
         return
-    if _group_problem(resource, name, config, plan, action):
+    if (_group_problem(resource, name, config, plan, action)
+            or _service_problem(resource, name, config, plan, action)):
         return
     if (name == STOP and config.hibernate and resource.kind == EC2_INSTANCE
             and resource.hibernate_capable):

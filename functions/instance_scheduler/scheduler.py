@@ -13,14 +13,18 @@ from instance_scheduler.clients import TargetClients
 from instance_scheduler.inventory import (
     ASG,
     EC2_INSTANCE,
+    ECS_SERVICE,
     RDS_CLUSTER,
     RDS_INSTANCE,
+    REDSHIFT_CLUSTER,
     Resource,
     auto_scaling_groups,
     ec2_instances,
+    ecs_services,
     rds_auto_started,
     rds_clusters,
     rds_instances,
+    redshift_clusters,
     unusable_kms_keys,
 )
 from instance_scheduler.planner import (
@@ -37,7 +41,8 @@ from opskit.instance_store import has_instance_store, refusal
 from opskit.runner import TargetRun
 
 _KIND_LABEL = {EC2_INSTANCE: "EC2", ASG: "ASG", RDS_INSTANCE: "RDS",
-               RDS_CLUSTER: "RDS cluster"}
+               RDS_CLUSTER: "RDS cluster", REDSHIFT_CLUSTER: "Redshift",
+               ECS_SERVICE: "ECS service"}
 _RDS_AUTO_START_NOTE = ("AWS started it after 7 days stopped ({event}); stopping it again: AWS "
                         "restarts a stopped database every 7 days")
 _RDS_AUTO_START_EVENT = {RDS_INSTANCE: "RDS-EVENT-0154", RDS_CLUSTER: "RDS-EVENT-0153"}
@@ -56,6 +61,13 @@ def collect(clients: TargetClients, config: SchedulerConfig) -> list[Resource]:
     if "rds" in config.resource_types:
         found.extend(rds_instances(clients.rds, config.schedule_tag_key))
         found.extend(rds_clusters(clients.rds, config.schedule_tag_key))
+    if "redshift" in config.resource_types:
+        found.extend(redshift_clusters(clients.redshift, config.schedule_tag_key,
+                                       clients.redshift_arn_prefix))
+    if "ecs" in config.resource_types:
+        found.extend(ecs_services(clients.ecs, clients.scaling,
+                                  tag_key=config.schedule_tag_key,
+                                  saved_tag_key=config.saved_capacity_tag_key))
     return found
 
 
@@ -169,7 +181,8 @@ def schedule_target(target: Target, executor: Executor, config: SchedulerConfig,
     actions = _refuse_instance_store_stops(clients, actions, found, executor)
     actions = _note_rds_auto_starts(clients, actions)
     actuators = Actuators(clients, config, now, {r.id: r.group for r in resources
-                                                  if r.group is not None})
+                                                  if r.group is not None},
+                          {r.id: r.service for r in resources if r.service is not None})
     groups: dict[tuple[str, str], list[Action]] = {}
     for action in actions:
         groups.setdefault((action.resource_type, action.action), []).append(action)

@@ -22,7 +22,10 @@ from instance_scheduler.schedule import (
 from opskit.config import CommonConfig, ConfigError, Env
 
 AUTOMATION = "instance_scheduler"
-RESOURCE_TYPES = ("ec2", "asg", "rds")
+RESOURCE_TYPES = ("ec2", "asg", "rds", "redshift", "ecs")
+# What RESOURCE_TYPES means when unset: Redshift clusters and ECS services are chosen, since
+# reading them costs calls at every run (every service of every ECS cluster is described).
+DEFAULT_RESOURCE_TYPES = ("ec2", "asg", "rds")
 
 
 class AsgStopMode(StrEnum):
@@ -78,7 +81,7 @@ class SchedulerConfig:
             default_timezone=default_timezone,
             schedules=parse_named_schedules(env.json_object("SCHEDULES"), env.raw("SCHEDULES"),
                                             default_timezone, calendars),
-            resource_types=frozenset(types or RESOURCE_TYPES),
+            resource_types=frozenset(types or DEFAULT_RESOURCE_TYPES),
             hibernate=env.flag("HIBERNATE", default=False),
             enforce=env.flag("ENFORCE_SCHEDULES", default=False),
             last_action_tag_key=env.text("LAST_ACTION_TAG_KEY", "opskit:scheduler-last"),
