@@ -55,7 +55,7 @@ class CallRecorder:
 
         service = model.service_model.service_name
         region = (context or {}).get("client_region") or ""
-        resources = tuple(resources_named(service, region, params))
+        resources = tuple(resources_named(service, region, params, model.name))
         call = Call(automation, service, model.name, tag_write(service, model.name, params),
                     resources)
         if context is not None:

@@ -272,10 +272,19 @@ def _secretsmanager(region: str, params: dict[str, Any]) -> list[Tagged]:
     return [(arn, _tag_dict(getattr(secret, "tags", None) or []))]
 
 
-def resources_named(service: str, region: str, params: dict[str, Any]) -> list[Tagged]:
+# Parameters naming a resource that the operation itself is not authorized on: StopDBInstance
+# is authorized on the DB instance; the snapshot it can take is rds:CreateDBSnapshot's, declared
+# as its dependent action (Service Authorization Reference).
+_NOT_AUTHORIZED_ON = {("rds", "StopDBInstance"): frozenset({"DBSnapshotIdentifier"})}
+
+
+def resources_named(service: str, region: str, params: dict[str, Any],
+                    operation: str = "") -> list[Tagged]:
     """(ARN, tags) of each resource the call names whose service's resource-level conditions
     the tests evaluate (EC2, RDS, IAM users, Auto Scaling groups, secrets), the tags read from
     moto's backend at call time."""
+    skipped = _NOT_AUTHORIZED_ON.get((service, operation), frozenset())
+    params = {key: value for key, value in params.items() if key not in skipped}
     if service == "ec2":
         return _ec2(region, params)
     if service == "rds":

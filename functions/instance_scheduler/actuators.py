@@ -37,6 +37,7 @@ from instance_scheduler.planner import (
     Target,
 )
 from instance_scheduler.settings import AsgStopMode, SchedulerConfig
+from instance_scheduler.stop_snapshots import prune, stop_snapshot
 from opskit.actions import Action, Apply, chunks, error_code, resources
 from opskit.observability import logger
 
@@ -273,8 +274,29 @@ class Actuators:
         self._rds_mark(batch, Verb.STARTED)
 
     def _db_stop(self, batch: Sequence[Action]) -> None:
-        self.clients.rds.stop_db_instance(DBInstanceIdentifier=batch[0].resource)
+        if not self.config.rds_snapshot_on_stop:
+            self.clients.rds.stop_db_instance(DBInstanceIdentifier=batch[0].resource)
+            self._rds_mark(batch, Verb.STOPPED)
+            return
+        action = batch[0]
+        db_arn = action.params_as(Target).arn
+        snapshot = stop_snapshot(db_arn, self.now)
+        self.clients.rds.stop_db_instance(DBInstanceIdentifier=action.resource,
+                                          DBSnapshotIdentifier=snapshot.identifier)
         self._rds_mark(batch, Verb.STOPPED)
+        # The stop is done and recorded: a snapshot left untagged is only never pruned.
+        try:
+            self.clients.rds.add_tags_to_resource(ResourceName=snapshot.arn, Tags=[
+                {"Key": key, "Value": value} for key, value in snapshot.tags.items()])
+            deleted = prune(self.clients.rds, action.resource, db_arn,
+                            self.config.rds_stop_snapshots_kept, self.now)
+        except ClientError as exc:
+            logger.warning("stop snapshot taken, but not tagged or pruned: nothing of it will "
+                           "be deleted by opskit", extra={"snapshot": snapshot.identifier,
+                                                          "error": error_code(exc)})
+            return
+        logger.info("stop snapshot taken", extra={"snapshot": snapshot.identifier,
+                                                  "deleted_older": deleted})
 
     def _cluster_start(self, batch: Sequence[Action]) -> None:
         self.clients.rds.start_db_cluster(DBClusterIdentifier=batch[0].resource)

@@ -14,7 +14,7 @@ PERMISSIONS = REPORTS | TARGETS | DISPATCH | INSTANCE_STORE | Permissions(
                         "DeleteTags"),
         "rds": ("DescribeDBInstances", "DescribeDBClusters", "DescribeEvents", "StartDBInstance",
                 "StopDBInstance", "StartDBCluster", "StopDBCluster", "AddTagsToResource",
-                "RemoveTagsFromResource"),
+                "RemoveTagsFromResource", "DescribeDBSnapshots", "DeleteDBSnapshot"),
         "kms": ("DescribeKey",),
         "redshift": ("DescribeClusters", "PauseCluster", "ResumeCluster", "CreateTags",
                      "DeleteTags"),
@@ -23,5 +23,7 @@ PERMISSIONS = REPORTS | TARGETS | DISPATCH | INSTANCE_STORE | Permissions(
         "application-autoscaling": ("DescribeScalableTargets",),
     },
     # Starting an instance whose volumes use a customer-managed key: EC2 creates a grant.
-    also={"ec2:StartInstances": ("kms:CreateGrant",)},
+    # A stop with RDS_SNAPSHOT_ON_STOP: StopDBInstance creates the snapshot.
+    also={"ec2:StartInstances": ("kms:CreateGrant",),
+          "rds:StopDBInstance": ("rds:CreateDBSnapshot",)},
 )

@@ -10,7 +10,7 @@ someone starts, stops or resizes by hand is left alone. An enforced schedule (th
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from instance_scheduler.inventory import (
@@ -25,6 +25,7 @@ from instance_scheduler.last_action import LastAction, Verb, parse_last_action
 from instance_scheduler.override import OverrideError, parse_override
 from instance_scheduler.schedule import Mode, Schedule, ScheduleError, parse_schedule
 from instance_scheduler.settings import AsgStopMode, SchedulerConfig
+from instance_scheduler.stop_snapshots import stop_snapshot
 from opskit.actions import Action, Plan
 from opskit.tags import is_exempt
 
@@ -260,11 +261,11 @@ def plan_resource(resource: Resource, config: SchedulerConfig, now: datetime, pl
     if handled:
         assert last is not None  # noqa: S101 - handled implies a recorded action
         if _restarted_by_aws(resource, wanted, last, now):
-            plan.actions.append(_action(
+            plan.actions.append(_with_snapshot(_action(
                 resource, STOP, wanted.why, restarted_by_aws=(
                     f"opskit left it stopped at {last.describe()} and the schedule has not "
                     "changed since: taken to be AWS's start after 7 days stopped, so stopped "
-                    "again")))
+                    "again")), resource, config, now))
         else:
             plan.skipped.append((action, _changed_by_hand(resource, wanted, last, now)))
         return
@@ -274,7 +275,16 @@ def plan_resource(resource: Resource, config: SchedulerConfig, now: datetime, pl
     if (name == STOP and config.hibernate and resource.kind == EC2_INSTANCE
             and resource.hibernate_capable):
         action = _action(resource, HIBERNATE, wanted.why)
-    plan.actions.append(action)
+    plan.actions.append(_with_snapshot(action, resource, config, now))
+
+
+def _with_snapshot(action: Action, resource: Resource, config: SchedulerConfig,
+                   now: datetime) -> Action:
+    """A DB instance stop names, in its report, the snapshot it takes (RDS_SNAPSHOT_ON_STOP)."""
+    if action.action != STOP or resource.kind != RDS_INSTANCE or not config.rds_snapshot_on_stop:
+        return action
+    snapshot = stop_snapshot(resource.arn, now).identifier
+    return replace(action, details={**action.details, "snapshot": snapshot})
 
 
 def _spared(wanted: Wanted, last: LastAction | None) -> str | None:

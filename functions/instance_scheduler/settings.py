@@ -53,6 +53,10 @@ class SchedulerConfig:
     asg_stop_mode: AsgStopMode = AsgStopMode.SCALE_TO_ZERO
     # Named lists of days off, which a schedule names in `holidays:<name>`.
     holiday_calendars: Mapping[str, Holidays] = field(default_factory=dict)
+    # A DB instance stop takes a manual snapshot first (StopDBInstance's DBSnapshotIdentifier);
+    # the newest `rds_stop_snapshots_kept` of each database's are kept.
+    rds_snapshot_on_stop: bool = False
+    rds_stop_snapshots_kept: int = 3
 
     def written_tag_keys(self) -> frozenset[str]:
         """Every tag key the scheduler writes or removes (the role's OnlyTheSchedulerTags)."""
@@ -91,6 +95,9 @@ class SchedulerConfig:
                 "ASG_STOP_MODE", AsgStopMode.SCALE_TO_ZERO,
                 pattern="|".join(mode.value for mode in AsgStopMode))),
             holiday_calendars=calendars,
+            rds_snapshot_on_stop=env.flag("RDS_SNAPSHOT_ON_STOP", default=False),
+            rds_stop_snapshots_kept=env.integer("RDS_STOP_SNAPSHOTS_KEPT", 3, minimum=1,
+                                                maximum=100),
         )
 
 
