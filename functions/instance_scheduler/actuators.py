@@ -148,8 +148,26 @@ class Actuators:
 
     # EC2: one call per batch of ids, then one to record it.
     def _ec2_start(self, batch: Sequence[Action]) -> None:
+        for action in batch:
+            self._ec2_resize(action)
         self.clients.ec2.start_instances(InstanceIds=resources(batch))
         self._ec2_mark(batch, Verb.STARTED)
+
+    def _ec2_resize(self, action: Action) -> None:
+        """The period's instance type, set while the instance is stopped (one call each: the
+        API takes one instance). A type EC2 refuses (not offered in the zone, not compatible
+        with the AMI...) must not keep the instance stopped: it starts with its own type, and
+        the refusal is logged."""
+        instance_type = action.params_as(Target).instance_type
+        if not instance_type:
+            return
+        try:
+            self.clients.ec2.modify_instance_attribute(InstanceId=action.resource,
+                                                       InstanceType={"Value": instance_type})
+        except ClientError as exc:
+            logger.warning("instance type not changed: started with its own",
+                           extra={"instance": action.resource, "instance_type": instance_type,
+                                  "error": error_code(exc)})
 
     def _ec2_stop(self, batch: Sequence[Action]) -> None:
         self.clients.ec2.stop_instances(InstanceIds=resources(batch))

@@ -8,7 +8,8 @@ from opskit.permissions import DISPATCH, INSTANCE_STORE, REPORTS, TARGETS, Permi
 PERMISSIONS = REPORTS | TARGETS | DISPATCH | INSTANCE_STORE | Permissions(
     calls={
         "ec2": ("DescribeInstances", "DescribeVolumes", "DescribeSpotInstanceRequests",
-                "StartInstances", "StopInstances", "CreateTags", "DeleteTags"),
+                "StartInstances", "StopInstances", "CreateTags", "DeleteTags",
+                "ModifyInstanceAttribute"),
         "autoscaling": ("DescribeAutoScalingGroups", "UpdateAutoScalingGroup",
                         "SuspendProcesses", "ResumeProcesses", "CreateOrUpdateTags",
                         "DeleteTags"),

@@ -62,6 +62,7 @@ class Target:
 
     arn: str = ""  # RDS tag calls name the resource by ARN
     tag_key: str = ""  # the tag a removal takes off
+    instance_type: str = ""  # an EC2 start: the type to set first (the period's), if any
 
 
 def _action(resource: Resource, name: str, reason: str, *, tag_key: str = "",
@@ -275,7 +276,30 @@ def plan_resource(resource: Resource, config: SchedulerConfig, now: datetime, pl
     if (name == STOP and config.hibernate and resource.kind == EC2_INSTANCE
             and resource.hibernate_capable):
         action = _action(resource, HIBERNATE, wanted.why)
+    if name == START and resource.kind == EC2_INSTANCE:
+        action = _with_type(action, resource, wanted, last, config=config, now=now)
     plan.actions.append(_with_snapshot(action, resource, config, now))
+
+
+def _with_type(action: Action, resource: Resource, wanted: Wanted, last: LastAction | None,
+               *, config: SchedulerConfig, now: datetime) -> Action:
+    """An EC2 start in a period that names an instance type (`08:00-19:00@t3.large`): the type
+    is set first, but only on an instance the scheduler itself left stopped (its last-action
+    tag says stopped or found-stopped; the role allows the change only then). A hibernated
+    instance keeps its type, which EC2 cannot change while it is hibernated."""
+    wanted_type = wanted.schedule.instance_type_at(now) if wanted.schedule else None
+    if wanted_type is None or wanted_type == resource.instance_type:
+        return action
+    if last is None or not last.left_stopped:
+        note = "opskit did not stop it, so its type is left as it is"
+    elif config.hibernate and resource.hibernate_capable:
+        note = "it may be hibernated, and a hibernated instance's type cannot change"
+    else:
+        return replace(action, details={**action.details, "resize": (
+            f"{resource.instance_type} to {wanted_type}")},
+            params=Target(arn=resource.arn, instance_type=wanted_type))
+    return replace(action, details={**action.details, "instance_type": (
+        f"kept {resource.instance_type} (the period names {wanted_type}): {note}")})
 
 
 def _with_snapshot(action: Action, resource: Resource, config: SchedulerConfig,

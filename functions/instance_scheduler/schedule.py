@@ -2,7 +2,7 @@
 and when that last changed.
 
     [start-only|stop-only] [enforced] [retain-running] [no-stop-new]
-    (<days>... <HH:MM-HH:MM>...)... [<Area/City>|UTC]
+    (<days>... <HH:MM-HH:MM>[@<EC2 instance type>]...)... [<Area/City>|UTC]
     [holidays:<YYYY-MM-DD|MM-DD|calendar>+...]
     or a name defined in the stack's SCHEDULES configuration, e.g. `office-hours`, after the same
     optional leading words.
@@ -14,14 +14,15 @@ without them. A stop of one minute between two running minutes (a period ending 
 next starting at 00:00) is bridged, as AWS Instance Scheduler does: the resource keeps running.
 
 Only letters, digits, spaces and `- : / + _ .` are needed: all are allowed in RDS tag values
-(`#` too is read, for `mon#1` in EC2 and Auto Scaling tags and named schedules).
+(`#` too is read, for `mon#1` in EC2 and Auto Scaling tags and named schedules, and `@`, which
+every service allows, for a period's instance type: `08:00-19:00@t3.large`, EC2 only).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -35,6 +36,9 @@ _MAX_REPEATED_MINUTES = 180
 EVERY_DAY = frozenset(range(7))
 _QUOTES = ('"', "'")
 _RANGE_RE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+# `08:00-19:00@t3.large`: the EC2 instance type a period runs with (family, generation and
+# options, a dot, the size: t3.large, m7g.2xlarge, c6in.metal, u-6tb1.112xlarge).
+_TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[a-z0-9]+$")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 # The leading word that makes the scheduler keep a resource to its schedule at every run.
 ENFORCED = "enforced"
@@ -74,6 +78,9 @@ class Period:
     end_minute: int
     # Days beyond weekdays (nth weekday, days of the month, months); None: `days` says it all.
     rule: DayRule | None = None
+    # The EC2 instance type the period runs with (`08:00-19:00@t3.large`), set when the
+    # scheduler starts an instance it had stopped; None: the instance keeps its type.
+    instance_type: str | None = None
 
     @property
     def overnight(self) -> bool:
@@ -159,6 +166,21 @@ class Schedule:
             return True
         return self._in_period(instant - _MINUTE) and self._in_period(instant + _MINUTE)
 
+    def instance_type_at(self, instant: datetime) -> str | None:
+        """The instance type of the period running at `instant`, if it names one (the first
+        such period, in the order written)."""
+        local = self._wall_clock(instant)
+        today = local.date()
+        if self.is_holiday(today):
+            return None
+        minute = local.hour * 60 + local.minute
+        yesterday_off = self.is_holiday(today - timedelta(days=1))
+        for period in self.periods:
+            if period.instance_type is not None and period.contains(
+                    local.weekday(), minute, carried_over=not yesterday_off, day=today):
+                return period.instance_type
+        return None
+
     def _in_period(self, instant: datetime) -> bool:
         local = self._wall_clock(instant)
         today = local.date()
@@ -238,6 +260,14 @@ def _parse_range(token: str, match: re.Match[str], rule: DayRule) -> Period:
     if rule.plain:
         return Period(rule.weekdays if rule.weekdays is not None else EVERY_DAY, start, end)
     return Period(EVERY_DAY, start, end, rule)
+
+
+def _parse_instance_type(word: str) -> str:
+    instance_type = word.split("@", 1)[1].lower()
+    if not _TYPE_RE.match(instance_type):
+        raise ScheduleError(f"{instance_type!r} in {word!r} is not an EC2 instance type "
+                            "(e.g. 08:00-19:00@t3.large)")
+    return instance_type
 
 
 def _parse_timezone(token: str) -> ZoneInfo:
@@ -366,8 +396,11 @@ def parse_schedule(
         if is_day_word(token):
             current = _day_word(word, current, pending)
             pending = pending or word
-        elif match := _RANGE_RE.match(token):
-            periods.append(_parse_range(word, match, current))
+        elif match := _RANGE_RE.match(token.split("@", 1)[0]):
+            period = _parse_range(word.split("@", 1)[0], match, current)
+            if "@" in token:
+                period = replace(period, instance_type=_parse_instance_type(word))
+            periods.append(period)
             pending = None
         elif token.startswith("holidays:"):
             holidays |= _parse_holidays(word, calendars or {})

@@ -53,6 +53,7 @@ IS_EXPECTED: dict[str, list[tuple[str, bool]]] = {
                                            ("2027-01-02T08:00", False)],  # a Saturday
     "jan/3 monthdays:1 08:00-18:00": [("2027-04-01T08:00", True), ("2027-05-01T08:00", False),
                                       ("2027-10-01T17:59", True)],
+    "mon-fri 08:00-18:00@m5.large": [("2026-12-07T08:00", True), ("2026-12-07T18:00", False)],
     "mon 09:00-23:59 tue-thu 00:00-23:59 fri 00:00-17:00": [
         ("2026-12-07T08:59", False), ("2026-12-07T23:59", True), ("2026-12-09T23:59", True),
         ("2026-12-11T16:59", True), ("2026-12-11T17:00", False)],
@@ -94,6 +95,9 @@ def test_instance_scheduler_periods(value: str) -> None:
     for when, running in IS_EXPECTED[value]:
         instant = datetime.fromisoformat(when).replace(tzinfo=zone_of(schedule))
         assert schedule.wants_running(instant) is running, (value, when)
+        # Instance Scheduler's `<period>@<type>`: the type of the period running then.
+        expected_type = value.split("@")[1].split()[0] if "@" in value and running else None
+        assert schedule.instance_type_at(instant) == expected_type, (value, when)
 
 
 def acted(schedule: Schedule, start: datetime, end: datetime) -> tuple[list[str], list[str]]:
