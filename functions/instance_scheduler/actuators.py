@@ -32,6 +32,7 @@ from instance_scheduler.planner import (
     RECORD_STARTED_EARLY,
     RECORD_STOPPED,
     REMOVE_OVERRIDE,
+    RESIZE,
     START,
     STOP,
     Target,
@@ -86,6 +87,7 @@ class Actuators:
 
     def for_action(self, kind: str, name: str) -> Actuator:
         table = {
+            (EC2_INSTANCE, RESIZE): Actuator(self._ec2_resize, idempotent_errors=_EC2_GONE),
             (EC2_INSTANCE, START): Actuator(self._ec2_start, EC2_BATCH_SIZE, _EC2_GONE),
             (EC2_INSTANCE, STOP): Actuator(self._ec2_stop, EC2_BATCH_SIZE, _EC2_GONE),
             (EC2_INSTANCE, HIBERNATE): Actuator(self._ec2_hibernate, EC2_BATCH_SIZE, _EC2_GONE),
@@ -148,26 +150,31 @@ class Actuators:
 
     # EC2: one call per batch of ids, then one to record it.
     def _ec2_start(self, batch: Sequence[Action]) -> None:
-        for action in batch:
-            self._ec2_resize(action)
-        self.clients.ec2.start_instances(InstanceIds=resources(batch))
+        """Start; a resized instance EC2 cannot start with its new type (no capacity for it,
+        say) goes back to its own type and is started with it. EC2 refuses a whole batch for
+        one instance: the executor splits the batch, so only that one goes back."""
+        try:
+            self.clients.ec2.start_instances(InstanceIds=resources(batch))
+        except ClientError as exc:
+            types = batch[0].params_as(Target)
+            if len(batch) > 1 or not types.previous_type or error_code(exc) in _EC2_GONE:
+                raise
+            logger.warning("could not start with the period's instance type: started with its "
+                           "own", extra={"instance": batch[0].resource, "error": error_code(exc),
+                                         "instance_type": types.previous_type})
+            self.clients.ec2.modify_instance_attribute(
+                InstanceId=batch[0].resource, InstanceType={"Value": types.previous_type})
+            self.clients.ec2.start_instances(InstanceIds=resources(batch))
         self._ec2_mark(batch, Verb.STARTED)
 
-    def _ec2_resize(self, action: Action) -> None:
-        """The period's instance type, set while the instance is stopped (one call each: the
-        API takes one instance). A type EC2 refuses (not offered in the zone, not compatible
-        with the AMI...) must not keep the instance stopped: it starts with its own type, and
-        the refusal is logged."""
-        instance_type = action.params_as(Target).instance_type
-        if not instance_type:
-            return
-        try:
-            self.clients.ec2.modify_instance_attribute(InstanceId=action.resource,
-                                                       InstanceType={"Value": instance_type})
-        except ClientError as exc:
-            logger.warning("instance type not changed: started with its own",
-                           extra={"instance": action.resource, "instance_type": instance_type,
-                                  "error": error_code(exc)})
+    def _ec2_resize(self, batch: Sequence[Action]) -> None:
+        """The period's instance type, set while the instance is stopped, before its start (one
+        call each: the API takes one instance). A refusal fails this action only: the start
+        that follows uses the instance's own type."""
+        (action,) = batch
+        self.clients.ec2.modify_instance_attribute(
+            InstanceId=action.resource,
+            InstanceType={"Value": action.params_as(Target).instance_type})
 
     def _ec2_stop(self, batch: Sequence[Action]) -> None:
         self.clients.ec2.stop_instances(InstanceIds=resources(batch))
@@ -230,7 +237,8 @@ class Actuators:
                 self.clients.ec2.stop_instances(InstanceIds=list(ids))
         else:
             key = self.config.saved_capacity_tag_key
-            if key not in action.tags:  # a size saved earlier is the one to come back to
+            # A size saved earlier in this stop window is the one to come back to.
+            if key not in action.tags or action.params_as(Target).refresh_saved:
                 autoscaling.create_or_update_tags(Tags=[self._group_tag(
                     action.resource, key, format_capacity(group.capacity))])
             autoscaling.update_auto_scaling_group(
@@ -256,6 +264,9 @@ class Actuators:
             autoscaling.update_auto_scaling_group(
                 AutoScalingGroupName=action.resource, MinSize=low, MaxSize=high,
                 DesiredCapacity=desired)
+        # Recorded before the saved tags go: if their removal fails, the next run sees the start
+        # done (and a later stop saves the size again) rather than starting the group again.
+        self._asg_mark(batch, Verb.STARTED)
         done = [key for key, value in ((self.config.saved_capacity_tag_key, group.saved),
                                        (suspended_key, group.suspended_by_us))
                 if value is not None]
@@ -263,7 +274,6 @@ class Actuators:
             autoscaling.delete_tags(Tags=[{
                 "ResourceId": action.resource, "ResourceType": "auto-scaling-group",
                 "Key": key} for key in done])
-        self._asg_mark(batch, Verb.STARTED)
 
     def _asg_found_running(self, batch: Sequence[Action]) -> None:
         self._asg_mark(batch, Verb.FOUND_RUNNING)
@@ -301,17 +311,21 @@ class Actuators:
         snapshot = stop_snapshot(db_arn, self.now)
         self.clients.rds.stop_db_instance(DBInstanceIdentifier=action.resource,
                                           DBSnapshotIdentifier=snapshot.identifier)
-        self._rds_mark(batch, Verb.STOPPED)
-        # The stop is done and recorded: a snapshot left untagged is only never pruned.
+        # Tagged first: whatever fails next, the snapshot carries its owner, so retention
+        # counts it. One left untagged is never deleted by opskit.
         try:
             self.clients.rds.add_tags_to_resource(ResourceName=snapshot.arn, Tags=[
                 {"Key": key, "Value": value} for key, value in snapshot.tags.items()])
+        except ClientError as exc:
+            logger.warning("stop snapshot taken but not tagged: opskit will never delete it",
+                           extra={"snapshot": snapshot.identifier, "error": error_code(exc)})
+        self._rds_mark(batch, Verb.STOPPED)
+        try:
             deleted = prune(self.clients.rds, action.resource, db_arn,
                             self.config.rds_stop_snapshots_kept, self.now)
         except ClientError as exc:
-            logger.warning("stop snapshot taken, but not tagged or pruned: nothing of it will "
-                           "be deleted by opskit", extra={"snapshot": snapshot.identifier,
-                                                          "error": error_code(exc)})
+            logger.warning("older stop snapshots not pruned: the next stop tries again",
+                           extra={"snapshot": snapshot.identifier, "error": error_code(exc)})
             return
         logger.info("stop snapshot taken", extra={"snapshot": snapshot.identifier,
                                                   "deleted_older": deleted})
@@ -375,7 +389,7 @@ class Actuators:
         service = self.services[action.resource]
         arn = action.params_as(Target).arn
         key = self.config.saved_capacity_tag_key
-        if key not in action.tags:
+        if key not in action.tags or action.params_as(Target).refresh_saved:
             self.clients.ecs.tag_resource(resourceArn=arn, tags=[
                 {"key": key, "value": str(service.desired)}])
         self.clients.ecs.update_service(cluster=service.cluster, service=service.name,
@@ -389,9 +403,12 @@ class Actuators:
         if count is not None:  # the planner refuses a stopped service without a saved count
             self.clients.ecs.update_service(cluster=service.cluster, service=service.name,
                                             desiredCount=count)
+        # Recorded before the saved count goes: if its removal fails, the next run sees the
+        # start done (and a later stop saves the count again) rather than starting it again.
+        self._ecs_mark(batch, Verb.STARTED)
+        if service.saved is not None:
             self.clients.ecs.untag_resource(resourceArn=action.params_as(Target).arn,
                                             tagKeys=[self.config.saved_capacity_tag_key])
-        self._ecs_mark(batch, Verb.STARTED)
 
     def _ecs_found_running(self, batch: Sequence[Action]) -> None:
         self._ecs_mark(batch, Verb.FOUND_RUNNING)

@@ -30,6 +30,8 @@ from opskit.actions import Action, Plan
 from opskit.tags import is_exempt
 
 START, STOP, HIBERNATE, REMOVE_OVERRIDE = "start", "stop", "hibernate", "remove-override"
+# Before an EC2 start: the period's instance type, set on the stopped instance (its own outcome).
+RESIZE = "resize"
 # At a transition the resource was already in the wanted state: only the tag is written.
 RECORD_RUNNING, RECORD_STOPPED = "record-running", "record-stopped"
 # Found running at a start, after the scheduler had stopped it: started by hand before its period.
@@ -62,7 +64,12 @@ class Target:
 
     arn: str = ""  # RDS tag calls name the resource by ARN
     tag_key: str = ""  # the tag a removal takes off
-    instance_type: str = ""  # an EC2 start: the type to set first (the period's), if any
+    instance_type: str = ""  # a resize: the period's type; a start: the type it was resized to
+    previous_type: str = ""  # a resize, and the start after it: the instance's own type
+    # A stop of a group or service that already carries a saved size not written in this stop
+    # window (a stop whose size change failed leaves one; so does a schedule tag removed and put
+    # back): the size saved now is the current one.
+    refresh_saved: bool = False
 
 
 def _action(resource: Resource, name: str, reason: str, *, tag_key: str = "",
@@ -277,16 +284,30 @@ def plan_resource(resource: Resource, config: SchedulerConfig, now: datetime, pl
             and resource.hibernate_capable):
         action = _action(resource, HIBERNATE, wanted.why)
     if name == START and resource.kind == EC2_INSTANCE:
-        action = _with_type(action, resource, wanted, last, config=config, now=now)
+        action = _with_type(action, resource, wanted, last, config=config, now=now, plan=plan)
+    if name == STOP and (resource.group is not None or resource.service is not None):
+        action = _with_refresh(action, wanted, last)
     plan.actions.append(_with_snapshot(action, resource, config, now))
 
 
+def _with_refresh(action: Action, wanted: Wanted, last: LastAction | None) -> Action:
+    """A saved size is kept across a stop only when the scheduler itself stopped the resource
+    in this stop window (an enforced schedule stopping it again after a person's resize keeps
+    the size it had before); otherwise the size saved is the current one."""
+    if last is not None and last.left_stopped and (
+            wanted.since is None or last.at >= wanted.since):
+        return action
+    return replace(action, params=replace(action.params_as(Target), refresh_saved=True))
+
+
 def _with_type(action: Action, resource: Resource, wanted: Wanted, last: LastAction | None,
-               *, config: SchedulerConfig, now: datetime) -> Action:
-    """An EC2 start in a period that names an instance type (`08:00-19:00@t3.large`): the type
-    is set first, but only on an instance the scheduler itself left stopped (its last-action
-    tag says stopped or found-stopped; the role allows the change only then). A hibernated
-    instance keeps its type, which EC2 cannot change while it is hibernated."""
+               *, config: SchedulerConfig, now: datetime, plan: Plan) -> Action:
+    """An EC2 start in a period that names an instance type (`08:00-19:00@t3.large`): a
+    `resize` action (its own outcome in the report) sets the type first, but only on an
+    instance the scheduler itself left stopped (its last-action tag says stopped or
+    found-stopped; the role allows the change only then). A hibernated instance keeps its
+    type, which EC2 cannot change while it is hibernated. The start carries the instance's own
+    type, to go back to if EC2 cannot start it with the new one."""
     wanted_type = wanted.schedule.instance_type_at(now) if wanted.schedule else None
     if wanted_type is None or wanted_type == resource.instance_type:
         return action
@@ -295,9 +316,12 @@ def _with_type(action: Action, resource: Resource, wanted: Wanted, last: LastAct
     elif config.hibernate and resource.hibernate_capable:
         note = "it may be hibernated, and a hibernated instance's type cannot change"
     else:
-        return replace(action, details={**action.details, "resize": (
-            f"{resource.instance_type} to {wanted_type}")},
-            params=Target(arn=resource.arn, instance_type=wanted_type))
+        types = Target(arn=resource.arn, instance_type=wanted_type,
+                       previous_type=resource.instance_type)
+        plan.actions.append(replace(
+            _action(resource, RESIZE, f"{wanted.why}: the period runs {wanted_type}",
+                    resize=f"{resource.instance_type} to {wanted_type}"), params=types))
+        return replace(action, params=types)
     return replace(action, details={**action.details, "instance_type": (
         f"kept {resource.instance_type} (the period names {wanted_type}): {note}")})
 

@@ -30,6 +30,7 @@ from instance_scheduler.inventory import (
 from instance_scheduler.planner import (
     HIBERNATE,
     RECORDS,
+    RESIZE,
     START,
     STOP,
     plan_resources,
@@ -83,6 +84,8 @@ def _refuse_unsafe_starts(clients: TargetClients, plan: Plan,
     for action in plan.actions:
         if action.action == START and action.resource in problems:
             executor.fail(action, problems[action.resource])
+        elif action.action == RESIZE and action.resource in problems:
+            executor.skip(action, f"its start is refused: {problems[action.resource]}")
         else:
             kept.append(action)
     return kept
@@ -186,7 +189,8 @@ def schedule_target(target: Target, executor: Executor, config: SchedulerConfig,
     groups: dict[tuple[str, str], list[Action]] = {}
     for action in actions:
         groups.setdefault((action.resource_type, action.action), []).append(action)
-    for (kind, name), group in groups.items():
+    # Resizes first: each sets a stopped instance's type before the start that follows.
+    for (kind, name), group in sorted(groups.items(), key=lambda item: item[0][1] != RESIZE):
         actuator = actuators.for_action(kind, name)
         executor.run(group, actuator.apply, batch_size=actuator.batch_size,
                      idempotent_errors=actuator.idempotent_errors)

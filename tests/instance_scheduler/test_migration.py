@@ -96,7 +96,8 @@ def test_instance_scheduler_periods(value: str) -> None:
         instant = datetime.fromisoformat(when).replace(tzinfo=zone_of(schedule))
         assert schedule.wants_running(instant) is running, (value, when)
         # Instance Scheduler's `<period>@<type>`: the type of the period running then.
-        expected_type = value.split("@")[1].split()[0] if "@" in value and running else None
+        expected_type = value.split("@", 1)[1].split(maxsplit=1)[0] if "@" in value and running \
+            else None
         assert schedule.instance_type_at(instant) == expected_type, (value, when)
 
 
