@@ -1,1 +1,5 @@
 """Auto-tagger: tag new resources with their creator from CloudTrail events; required-tags sweep."""
+
+from opskit.codecache import load
+
+load(__file__)  # the compiled dataclass methods the build wrote (opskit/codecache.py)

@@ -1,1 +1,5 @@
 """Slack notifier: alarms, AWS events, log errors and opskit reports rendered for people."""
+
+from opskit.codecache import load
+
+load(__file__)  # the compiled dataclass methods the build wrote (opskit/codecache.py)

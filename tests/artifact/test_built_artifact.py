@@ -26,6 +26,7 @@ from typing import Any
 import boto3
 import pytest
 
+from opskit.codecache import FILE as CODECACHE_FILE
 from tests.conftest import ACCOUNT, REGION, load_event, make_alert_inbox, seed_event
 from tests.lambda_env import (
     ROOT,
@@ -235,7 +236,8 @@ def test_each_function_ships_its_own_automation_only(function: LocalFunction) ->
     shipped = sorted(p.name for p in (function_dir / function.automation).iterdir()
                      if p.name != "__pycache__")  # written when the other tests import it
     source = ROOT / "functions" / function.automation
-    assert shipped == sorted(p.name for p in source.glob("*.py"))
+    # Its sources and the compiled methods of its dataclasses (opskit/codecache.py).
+    assert shipped == sorted([*(p.name for p in source.glob("*.py")), CODECACHE_FILE])
 
 
 def _bytecode(source: Path) -> tuple[int, str] | None:
@@ -277,3 +279,30 @@ def test_the_layer_and_every_function_ship_bytecode_as_lambda_loads_it() -> None
                 wrong.append((str(source.relative_to(BUILD)), found))
     assert missing == []
     assert wrong == []
+
+
+MISSES_PROBE = ("import sys\n"
+                "sys.path[:0] = {path!r}\n"
+                "import {automation}.app\n"
+                "from opskit import codecache\n"
+                "print(len(codecache._CODE), len(codecache._MISSES))\n")
+
+
+@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.automation)
+def test_no_dataclass_method_is_compiled_at_cold_start(function: LocalFunction) -> None:
+    """The layer and the function ship their dataclasses' compiled methods (opskit/codecache.py,
+    about 20 ms of each handler's import): importing the handler as Lambda does compiles none."""
+    layer = BUILD / "OpskitLayer" / "python"
+    sdk = SDK_ROOT / SDKS[-1]
+    if not layer.is_dir() or not (BUILD / function.full_path).is_dir() or not sdk.is_dir():
+        _absent("the built artifact or the runtime SDK")
+    path = [str(BUILD / function.full_path), str(layer), str(sdk)]
+    done = subprocess.run(  # noqa: S603 - this interpreter, a fixed probe
+        [sys.executable, "-I", "-S", "-B", "-c",
+         MISSES_PROBE.format(path=path, automation=function.automation)],
+        env={"AWS_REGION": REGION, "POWERTOOLS_METRICS_NAMESPACE": "Opskit",
+             "PATH": os.environ.get("PATH", "")},
+        capture_output=True, text=True, check=True, timeout=120)
+    cached, misses = (int(n) for n in done.stdout.split())
+    assert cached > 0
+    assert misses == 0
