@@ -16,7 +16,6 @@ Numbers, steps and the letters `L` and `W` mean what they mean in AWS Instance S
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +33,14 @@ ALIASES = {
 LAST = -1  # the last occurrence of a weekday in its month
 WEEKDAYS_KEY, MONTHDAYS_KEY, MONTHS_KEY = "weekdays:", "monthdays:", "months:"
 _STEP = re.compile(r"^(?P<range>[^/]+)(?:/(?P<step>\d{1,2}))?$")
+
+
+def _month_range(year: int, month: int) -> tuple[int, int]:
+    """(weekday of the 1st, 0 = Monday; number of days), as calendar.monthrange says, without
+    importing calendar (and locale) at cold start."""
+    first = date(year, month, 1)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return first.weekday(), (following - first).days
 
 
 class DaysError(ValueError):
@@ -65,7 +72,7 @@ class DayRule:
                 or any(_is_nth(day, weekday, n) for weekday, n in self.nth)):
             return False
         if self.monthdays is not None or self.last_day or self.nearest_weekday:
-            length = calendar.monthrange(day.year, day.month)[1]
+            length = _month_range(day.year, day.month)[1]
             return ((self.monthdays is not None and day.day in self.monthdays)
                     or (self.last_day and day.day == length)
                     or any(nearest_weekday(day.year, day.month, wanted) == day.day
@@ -96,7 +103,7 @@ def _is_nth(day: date, weekday: int, n: int) -> bool:
     if day.weekday() != weekday:
         return False
     if n == LAST:
-        return day.day + 7 > calendar.monthrange(day.year, day.month)[1]
+        return day.day + 7 > _month_range(day.year, day.month)[1]
     return (day.day - 1) // 7 + 1 == n
 
 
@@ -104,7 +111,7 @@ def nearest_weekday(year: int, month: int, wanted: int) -> int | None:
     """The weekday (Monday to Friday) nearest to day `wanted`, within the month: a Saturday moves
     to the Friday before (the Monday after when it is the 1st), a Sunday to the Monday after (the
     Friday before when it is the last day). None when the month has no such day."""
-    first_weekday, length = calendar.monthrange(year, month)
+    first_weekday, length = _month_range(year, month)
     if not 1 <= wanted <= length:
         return None
     weekday = (first_weekday + wanted - 1) % 7

@@ -179,3 +179,12 @@ def test_the_nearest_weekday_is_a_weekday_of_the_same_month_within_two_days(
         assert found == wanted
     assert date(year, month, wanted) - date(year, month, found) in {
         timedelta(days=k) for k in range(-2, 3)}
+
+
+def test_month_range_agrees_with_the_calendar_module() -> None:
+    import calendar
+
+    from instance_scheduler.days import _month_range
+
+    assert all(_month_range(year, month) == calendar.monthrange(year, month)
+               for year in range(1990, 2111) for month in range(1, 13))
