@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "shared_layer"), str(ROOT / "functions")]
+sys.path[:0] = [str(ROOT / "shared_layer"), str(ROOT / "functions"), str(ROOT / "cli")]
 os.environ.update({
     "AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_SESSION_TOKEN": "demo",
     "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1",
@@ -26,6 +26,7 @@ from moto import mock_aws  # noqa: E402
 from demo.console import print_heading, print_report  # noqa: E402
 from demo.scenarios import SCENARIOS  # noqa: E402
 from opskit.observability import metrics  # noqa: E402
+from opskit_cli.main import main as opskit  # noqa: E402
 
 
 def _alert_inbox() -> tuple[str, str]:
@@ -71,6 +72,10 @@ def main() -> int:
                     print(f"  {line}")
                 if not reports and "lines" not in summary:
                     print(f"  (no report: {summary.get('counts')})")
+    command = ["schedule", "mon-fri 08:00-19:00 Europe/Paris", "--from", "2027-03-25"]
+    print_heading("opskit schedule: the command line explains a Schedule tag (docs/cli.md)")
+    print(f"$ opskit {command[0]} {command[1]!r} {' '.join(command[2:])}")
+    opskit(command)
     print("\nNo AWS account was used: every call went to an in-process moto account.")
     return 0
 
