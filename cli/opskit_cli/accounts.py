@@ -10,6 +10,14 @@ import botocore.exceptions
 from opskit.config import is_region
 from opskit_cli.errors import UsageError
 
+# What botocore raises when a profile's credentials are missing, expired or cannot be fetched.
+CREDENTIAL_ERRORS = (botocore.exceptions.NoCredentialsError,
+                     botocore.exceptions.PartialCredentialsError,
+                     botocore.exceptions.TokenRetrievalError,
+                     botocore.exceptions.UnauthorizedSSOTokenError,
+                     botocore.exceptions.CredentialRetrievalError,
+                     botocore.exceptions.SSOTokenLoadError)
+
 
 def home_region(profile: str | None, regions: list[str] | None) -> str:
     """The first of `regions`, else the profile's (or the shell's) region."""

@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from unittest.mock import patch
+from urllib.parse import urlsplit
 
 import botocore.handlers
 
@@ -23,6 +25,9 @@ _READ_NAME = re.compile(rf"^(?:{'|'.join(READ_PREFIXES)})[A-Z0-9]")
 # (service, operation): reads that do not say so in their name, and the sign-ins a plan needs.
 READ_OPERATIONS = frozenset({
     ("sts", "AssumeRole"),  # a member account's session (TargetAccounts)
+    # The sign-ins botocore's credential providers make for a profile, from the same session.
+    ("sts", "AssumeRoleWithWebIdentity"),  # a web-identity profile (CI, EKS)
+    ("sso-oidc", "CreateToken"),  # an SSO profile's access token, refreshed
     ("iam", "GenerateCredentialReport"),  # makes the report that GetCredentialReport reads
     ("dynamodb", "Query"),
     ("dynamodb", "Scan"),
@@ -37,12 +42,25 @@ class WriteRefused(RuntimeError):  # noqa: N818 - the guard's decision, as its n
     def __init__(self, service: str, operation: str) -> None:
         self.service = service
         self.operation = operation
-        super().__init__(f"opskit plan refused {service}.{operation}: a plan makes no change "
+        super().__init__(f"opskit refused {service}.{operation}: a dry run makes no change "
                          "(only Describe/List/Get/Head/Lookup/Search/BatchGet calls are sent)")
+
+
+# Named like reads, documented to create or change something: refused whatever their name says.
+NOT_READS = frozenset({
+    ("iot", "DescribeEndpoint"),  # returns or creates the account's endpoint
+    ("redshift", "GetClusterCredentials"),  # AutoCreate makes the database user
+    ("redshift", "GetClusterCredentialsWithIAM"),
+    ("cognito-identity", "GetId"),  # creates an identity in the pool
+    ("ssm", "GetDeployablePatchSnapshotForInstance"),  # creates the snapshot it returns
+    ("lightsail", "GetInstanceAccessDetails"),  # creates a temporary key pair
+})
 
 
 def is_read(service: str, operation: str) -> bool:
     """Whether the guard lets `service`.`operation` through."""
+    if (service, operation) in NOT_READS:
+        return False
     return (service, operation) in READ_OPERATIONS or _READ_NAME.match(operation) is not None
 
 
@@ -67,14 +85,22 @@ class ReadOnlyGuard:
             raise WriteRefused(service, operation)
 
 
+def _refuse_http(_session: object, method: str, url: str, *_: Any, **__: Any) -> Any:
+    """`requests` outside AWS (a webhook post): refused before anything is sent."""
+    host = urlsplit(str(url)).hostname or str(url)
+    raise WriteRefused("https", f"{str(method).upper()} {host}")
+
+
 @contextmanager
 def read_only(observer: Observer | None = None) -> Iterator[ReadOnlyGuard]:
     """Every botocore session created inside refuses writes (sessions made before are not
-    guarded: the caller starts from a new container, opskit.aws.forget())."""
+    guarded: the caller starts from a new container, opskit.aws.forget()), and no request
+    leaves through `requests` (the notifier's webhooks)."""
     guard = ReadOnlyGuard(observer)
     entry = ("before-call.*.*", guard)
     botocore.handlers.BUILTIN_HANDLERS.append(entry)
     try:
-        yield guard
+        with patch("requests.Session.request", _refuse_http):
+            yield guard
     finally:
         botocore.handlers.BUILTIN_HANDLERS.remove(entry)

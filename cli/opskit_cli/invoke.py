@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from opskit.config import ConfigError
 from opskit_cli import catalog
-from opskit_cli.accounts import home_region
+from opskit_cli.accounts import CREDENTIAL_ERRORS, home_region
 from opskit_cli.errors import UsageError
 from opskit_cli.guard import read_only
 from opskit_cli.local_lambda import (
@@ -61,6 +61,10 @@ def _moto() -> Iterator[None]:
         yield
 
 
+# Automations whose whole effect is a post to a webhook outside AWS (DRY_RUN does not apply).
+POSTS_ONLY = frozenset({"slack_notifier"})
+
+
 def run_invoke(request: InvokeRequest, *, logs: IO[str]) -> tuple[Any, list[dict[str, Any]]]:
     """The handler's answer (or Lambda's error answer) and the reports it built."""
     event = read_event(request.event_path, "event")
@@ -68,6 +72,10 @@ def run_invoke(request: InvokeRequest, *, logs: IO[str]) -> tuple[Any, list[dict
     asked = _asks_changes(request.params)
     if real and asked and not request.live:
         raise UsageError("--live", f"{asked} against a real account needs --live")
+    if real and not request.live and request.automation in POSTS_ONLY:
+        raise UsageError("--live", f"{request.automation} has no dry run: what it does is post "
+                         "to your webhooks, so on a real account it needs --live (without "
+                         "--profile it runs on moto, where nothing is posted)")
     params = dict(request.params)
     if request.live:
         if asked is None and any(name in params for name in ("DryRun", "DRY_RUN")):
@@ -115,7 +123,12 @@ def run_invoke(request: InvokeRequest, *, logs: IO[str]) -> tuple[Any, list[dict
 def invoke_command(request: InvokeRequest, *, stdout: IO[str] | None = None,
                    stderr: IO[str] | None = None) -> int:
     out, err = stdout or sys.stdout, stderr or sys.stderr
-    answer, reports = run_invoke(request, logs=err)
+    try:
+        answer, reports = run_invoke(request, logs=err)
+    except CREDENTIAL_ERRORS as exc:
+        whose = f" for profile {request.profile}" if request.profile else ""
+        err.write(f"opskit invoke: no usable AWS credentials{whose}: {exc}\n")
+        return 1
     for report in reports:
         err.write(f"report: {report['account']}/{report['region']}: {report['title']} "
                   f"{json.dumps(report['counts'])}\n")

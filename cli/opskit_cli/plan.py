@@ -14,7 +14,7 @@ from typing import IO, Any
 from opskit.config import ConfigError
 from opskit.events import EventError
 from opskit_cli import catalog
-from opskit_cli.accounts import home_region
+from opskit_cli.accounts import CREDENTIAL_ERRORS, home_region
 from opskit_cli.errors import UsageError
 from opskit_cli.guard import WriteRefused, read_only
 from opskit_cli.local_lambda import (
@@ -207,6 +207,10 @@ def plan_command(request: PlanRequest, *, stdout: IO[str] | None = None,
         result = run_plan(request, stderr=stderr)
     except WriteRefused as exc:  # outside a target: the run itself tried to write
         (stderr or sys.stderr).write(f"opskit plan: {exc}\n")
+        return 1
+    except CREDENTIAL_ERRORS as exc:  # the home account's identity, asked before any target
+        whose = f" for profile {request.profile}" if request.profile else ""
+        (stderr or sys.stderr).write(f"opskit plan: no usable AWS credentials{whose}: {exc}\n")
         return 1
     if request.as_json:
         out.write(json.dumps(result.reports, indent=2, default=str) + "\n")

@@ -285,7 +285,7 @@ MISSES_PROBE = ("import sys\n"
                 "sys.path[:0] = {path!r}\n"
                 "import {automation}.app\n"
                 "from opskit import codecache\n"
-                "print(len(codecache._CODE), len(codecache._MISSES))\n")
+                "print(len(codecache._CODE), codecache.misses())\n")
 
 
 @pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.automation)

@@ -93,7 +93,7 @@ def test_a_write_in_a_plan_is_refused_and_fails_its_target(
     monkeypatch.setattr("instance_scheduler.app.schedule_target", writes)
     ran = opskit("plan", "instance_scheduler", "--quiet")
     assert ran.status == 1
-    assert (f"target failed: {ACCOUNT}/{REGION}: WriteRefused: opskit plan refused "
+    assert (f"target failed: {ACCOUNT}/{REGION}: WriteRefused: opskit refused "
             "ec2.CreateTags") in ran.out
     assert {tag["Key"] for tag in state(running)["Tags"]} == {"Schedule"}
 
