@@ -38,7 +38,6 @@ from instance_scheduler.planner import (
     Target,
 )
 from instance_scheduler.settings import AsgStopMode, SchedulerConfig
-from instance_scheduler.stop_snapshots import prune, stop_snapshot
 from opskit.actions import Action, Apply, chunks, error_code, resources
 from opskit.observability import logger
 
@@ -306,6 +305,9 @@ class Actuators:
             self.clients.rds.stop_db_instance(DBInstanceIdentifier=batch[0].resource)
             self._rds_mark(batch, Verb.STOPPED)
             return
+        # Imported when used: most stacks take no stop snapshot (cold start, docs/opskit.md).
+        from instance_scheduler.stop_snapshots import prune, stop_snapshot  # noqa: PLC0415
+
         action = batch[0]
         db_arn = action.params_as(Target).arn
         snapshot = stop_snapshot(db_arn, self.now)

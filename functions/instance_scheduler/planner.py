@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from instance_scheduler.inventory import (
     EC2_INSTANCE,
@@ -22,12 +23,13 @@ from instance_scheduler.inventory import (
     format_capacity,
 )
 from instance_scheduler.last_action import LastAction, Verb, parse_last_action
-from instance_scheduler.override import OverrideError, parse_override
 from instance_scheduler.schedule import Mode, Schedule, ScheduleError, parse_schedule
 from instance_scheduler.settings import AsgStopMode, SchedulerConfig
-from instance_scheduler.stop_snapshots import stop_snapshot
 from opskit.actions import Action, Plan
 from opskit.tags import is_exempt
+
+if TYPE_CHECKING:
+    from instance_scheduler.override import Override
 
 START, STOP, HIBERNATE, REMOVE_OVERRIDE = "start", "stop", "hibernate", "remove-override"
 # Before an EC2 start: the period's instance type, set on the stopped instance (its own outcome).
@@ -102,14 +104,21 @@ def _wanted_by_schedule(resource: Resource, config: SchedulerConfig, now: dateti
                   schedule.last_change(now), schedule)
 
 
+def _parse_override(value: str) -> Override:
+    # Imported when used: few resources carry an override (cold start, docs/opskit.md).
+    from instance_scheduler.override import parse_override  # noqa: PLC0415
+
+    return parse_override(value)
+
+
 def _wanted(resource: Resource, config: SchedulerConfig, now: datetime,
             plan: Plan) -> Wanted | None:
     override_value = resource.tags.get(config.override_tag_key)
     expired: datetime | None = None
     if override_value is not None:
         try:
-            override = parse_override(override_value)
-        except OverrideError as exc:
+            override = _parse_override(override_value)
+        except ValueError as exc:  # OverrideError
             plan.failed.append((_action(resource, CHECK_TAGS, f"invalid {config.override_tag_key} "
                                          f"tag {override_value!r}: {exc}"),
                                  "resource left untouched"))
@@ -331,6 +340,9 @@ def _with_snapshot(action: Action, resource: Resource, config: SchedulerConfig,
     """A DB instance stop names, in its report, the snapshot it takes (RDS_SNAPSHOT_ON_STOP)."""
     if action.action != STOP or resource.kind != RDS_INSTANCE or not config.rds_snapshot_on_stop:
         return action
+    # Imported when used: most stacks take no stop snapshot (cold start, docs/opskit.md).
+    from instance_scheduler.stop_snapshots import stop_snapshot  # noqa: PLC0415
+
     snapshot = stop_snapshot(resource.arn, now).identifier
     return replace(action, details={**action.details, "snapshot": snapshot})
 
