@@ -8,16 +8,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
+import botocore.handlers
 import responses
 import time_machine
+from botocore.awsrequest import AWSResponse
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
 
 from access_key_auditor import app as auditor_app
 from auto_tagger.app import lambda_handler as tagger_handler
+from deploy_guard.app import lambda_handler as guard_handler
 from instance_scheduler.app import lambda_handler
 from opskit.actions import Action, Executor
 from opskit.aws import Target
@@ -358,6 +361,47 @@ def _run_sg() -> dict[str, Any]:
     return result
 
 
+# ---------------------------------------------------------------- deployment guard
+class _PipelineAnswers:
+    """moto has no CodePipeline job results: a before-call hook takes the answer instead."""
+
+    answered: ClassVar[list[str]] = []
+
+    def __call__(self, model: Any = None, **_: Any) -> Any:
+        if model is None or model.name not in ("PutJobSuccessResult", "PutJobFailureResult"):
+            return None
+        self.answered.append(model.name)
+        raw: Any = type("Raw", (), {"stream": lambda self, **__: iter([b"{}"])})()
+        headers: Any = {}
+        return (AWSResponse("https://codepipeline.invalid/", 200, headers, raw),
+                {"ResponseMetadata": {"HTTPStatusCode": 200}})
+
+
+def _seed_guard() -> None:
+    """orders-api's error alarm (OK) and its checks in SSM, as the pipeline's stage names them."""
+    cloudwatch = boto3.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName="orders-api-errors", Namespace="AWS/Lambda", MetricName="Errors",
+        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold")
+    cloudwatch.set_alarm_state(AlarmName="orders-api-errors", StateValue="OK",
+                               StateReason="no errors since the deployment")
+    boto3.client("ssm").put_parameter(
+        Name="/opskit/deploy-guard/orders-api/production", Type="String",
+        Value=json.dumps({"checks": [{"type": "alarms", "name": "errors stay OK",
+                                      "alarm_names": ["orders-api-errors"]}]}))
+    botocore.handlers.BUILTIN_HANDLERS.insert(
+        0, ("before-call.codepipeline.*", _PipelineAnswers()))
+
+
+def _run_guard() -> dict[str, Any]:
+    """The pipeline's post-deployment stage invokes the guard: the alarm is OK, the job
+    succeeds."""
+    event = json.loads((EVENTS / "deploy_guard" / "codepipeline-job.json").read_text())
+    result: dict[str, Any] = guard_handler(event, DemoContext())
+    return result
+
+
 SCENARIOS: list[Scenario] = [
     Scenario("layer_demo", "the shared layer on its own (plan, exemption, dry-run, report)",
              _seed_layer, _run_layer),
@@ -377,6 +421,8 @@ SCENARIOS: list[Scenario] = [
              "Lambda log group kept forever gets a retention", _seed_cleanup, _run_cleanup),
     Scenario("self_healing", "a CPU alarm reboots web-1; the same alarm 8 minutes later is "
              "refused by the cooldown", _seed_healing, _run_healing),
+    Scenario("deploy_guard", "a pipeline's post-deployment stage: the error alarm stays OK, "
+             "so the job succeeds", _seed_guard, _run_guard),
     Scenario("slack_notifier", "sample alarms, events, log errors and a report, to a fake Slack",
              _seed_notifier, _run_notifier, dry_run_modes=("n/a",)),
 ]

@@ -15,7 +15,10 @@ PLUMBING = frozenset({"sns:Publish", "sqs:SendMessage", "sts:AssumeRole", "lambd
                       "iam:PassRole", "iam:GenerateCredentialReport", "kms:CreateGrant",
                       "kms:GenerateDataKey", "kms:Decrypt", "secretsmanager:PutSecretValue",
                       "secretsmanager:UpdateSecretVersionStage", "secretsmanager:RotateSecret",
-                      "rds:StartExportTask"})
+                      "rds:StartExportTask",
+                      # The deployment guard's answers to the deployment or pipeline that asked.
+                      "codedeploy:PutLifecycleEventHookExecutionStatus",
+                      "codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"})
 READS = ("Describe", "List", "Get")
 TAG_WRITES = ("CreateTags", "DeleteTags", "AddTags", "RemoveTags", "TagResource",
               "UntagResource", "TagUser", "UntagUser", "TagRole", "TagQueue", "PutBucketTagging",

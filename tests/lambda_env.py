@@ -82,6 +82,9 @@ class Sample:
     refusal: str | None = None
     failed: int = 0  # actions the seed makes fail on purpose (a malformed schedule tag...)
     quiet: bool = False  # a run whose report is only logged (routine tagging is not news)
+    # Calls the moto server lacks, answered in the built function's process instead (after
+    # botocore has validated them against the runtime SDK): the deployment guard's answers.
+    answered_operations: tuple[str, ...] = ()
 
 
 SAMPLES: dict[str, Sample] = {
@@ -90,6 +93,9 @@ SAMPLES: dict[str, Sample] = {
         "create-secret.json",
         refusal="RotationError: createSecret planned, nothing changed: DRY_RUN is true"),
     "auto_tagger": Sample("ec2-run-instances.json", quiet=True),
+    "deploy_guard": Sample("codepipeline-job.json",
+                           answered_operations=("PutJobSuccessResult", "PutJobFailureResult",
+                                                "GetJobDetails")),
     "instance_scheduler": Sample("scheduler-run.json", failed=1),  # "mon-fri 8h-19h"
     "rds_backup": Sample("hourly-reconcile.json"),
     "resource_cleanup": Sample("daily-cleanup.json"),

@@ -67,6 +67,11 @@ AUTOMATIONS = (
     # A heal retried later would act on a state that has moved on: no retries.
     Automation("self_healing", "SelfHealing", "The self-healing function failed.",
                dispatch=False, retries=0),
+    # A hook or job left unanswered fails its deployment at its timeout: a retry would bake again
+    # for nothing (the function answers before it returns, even on an error).
+    Automation("deploy_guard", "DeployGuard",
+               "The deployment guard failed (a hook or job it could not answer).",
+               dispatch=False, retries=0),
 )
 
 # The root's resources every automation uses: passed in, or created when deployed alone.

@@ -51,6 +51,9 @@ class Trigger(StrEnum):
     ALARM = "alarm"  # a "CloudWatch Alarm State Change" event
     ROTATION = "rotation"  # a Secrets Manager rotation step ({"Step": ...})
     MESSAGES = "messages"  # anything to show (the notifier: SQS, SNS, Logs, events, alarms)
+    # A CodeDeploy lifecycle hook or a CodePipeline job: the automation's own parser reads it,
+    # and answers it even when it refuses it (deploy_guard).
+    DEPLOYMENT = "deployment"
 
 
 @dataclass(frozen=True)

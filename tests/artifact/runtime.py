@@ -44,6 +44,29 @@ def resolve_account_hosts_to_loopback():
     socket.getaddrinfo = getaddrinfo
 
 
+def answer_what_moto_lacks(operations):
+    """Operations the moto server does not implement (CodeDeploy's and CodePipeline's answers
+    to a deployment guard) are answered here with an empty success, after botocore has built
+    and validated the request against the runtime's own service model: a parameter that SDK
+    does not know still fails."""
+    if not operations:
+        return
+    import botocore.handlers
+    from botocore.awsrequest import AWSResponse
+
+    class Raw:
+        def stream(self, **_):
+            return iter([b"{}"])
+
+    def answer(model=None, **_):
+        if model is None or model.name not in operations:
+            return None
+        return (AWSResponse("https://moto-lacks.invalid/", 200, {}, Raw()),
+                {"ResponseMetadata": {"HTTPStatusCode": 200}})
+
+    botocore.handlers.BUILTIN_HANDLERS.insert(0, ("before-call.*.*", answer))
+
+
 def origin(module_name):
     module = sys.modules.get(module_name)
     return getattr(module, "__file__", None) if module is not None else None
@@ -56,6 +79,7 @@ def main():
     os.environ.clear()
     os.environ.update(spec["environment"])
     resolve_account_hosts_to_loopback()
+    answer_what_moto_lacks(spec.get("answered_operations", []))
     results = []
     try:
         module_name, _, name = spec["handler"].rpartition(".")

@@ -119,7 +119,8 @@ def fake_slack(tmp_path: Path) -> Iterator[FakeSlack]:
 
 def run_built(function: LocalFunction, sdk: str, endpoint: str, events: list[dict[str, Any]],
               *, extra_environment: dict[str, str], tmp_path: Path, build: Path = BUILD,
-              template: Path | None = None) -> dict[str, Any]:
+              template: Path | None = None,
+              answered_operations: tuple[str, ...] = ()) -> dict[str, Any]:
     """Runs `events` through the function as `sam build` left it in `build` (the catalog's
     build by default: nested under its automation's stack)."""
     function_dir = build / (function.full_path if template is None else function.logical_id)
@@ -142,7 +143,8 @@ def run_built(function: LocalFunction, sdk: str, endpoint: str, events: list[dic
     spec = {"function_dir": str(function_dir), "layer_dir": str(layer_dir),
             "sdk_dir": str(sdk_dir), "handler": function.handler, "events": events,
             "environment": environment, "output": str(output),
-            "function_name": function.logical_id, "region": REGION, "account": ACCOUNT}
+            "function_name": function.logical_id, "region": REGION, "account": ACCOUNT,
+            "answered_operations": list(answered_operations)}
     completed = subprocess.run(  # noqa: S603 (this interpreter, this repository's script)
         [sys.executable, "-I", "-S", str(HERE / "runtime.py")], input=json.dumps(spec),
         capture_output=True, text=True, timeout=240, check=False)
@@ -176,7 +178,8 @@ def test_the_built_function_runs_its_sample_event_on_the_runtime_sdk(
         reports = make_alert_inbox()
         extra |= {"ALERT_TOPIC_ARN": reports.topic_arn}
 
-    ran = run_built(function, sdk, endpoint, [event], extra_environment=extra, tmp_path=tmp_path)
+    ran = run_built(function, sdk, endpoint, [event], extra_environment=extra, tmp_path=tmp_path,
+                    answered_operations=sample.answered_operations)
 
     (outcome,) = ran["results"]
     assert "import_error" not in outcome, outcome.get("traceback")
