@@ -21,7 +21,7 @@ every service allows, for a period's instance type: `08:00-19:00@t3.large`, EC2 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -169,28 +169,25 @@ class Schedule:
     def instance_type_at(self, instant: datetime) -> str | None:
         """The instance type of the period running at `instant`, if it names one (the first
         such period, in the order written)."""
+        return next((period.instance_type for period in self._running(instant)
+                     if period.instance_type is not None), None)
+
+    def _in_period(self, instant: datetime) -> bool:
+        return next(self._running(instant), None) is not None
+
+    def _running(self, instant: datetime) -> Iterator[Period]:
+        """The periods covering `instant` on the local wall clock (none on a holiday, nor after
+        midnight of an overnight period that began on one)."""
         local = self._wall_clock(instant)
         today = local.date()
         if self.is_holiday(today):
-            return None
+            return
         minute = local.hour * 60 + local.minute
         yesterday_off = self.is_holiday(today - timedelta(days=1))
         for period in self.periods:
-            if period.instance_type is not None and period.contains(
-                    local.weekday(), minute, carried_over=not yesterday_off, day=today):
-                return period.instance_type
-        return None
-
-    def _in_period(self, instant: datetime) -> bool:
-        local = self._wall_clock(instant)
-        today = local.date()
-        if self.is_holiday(today):
-            return False
-        minute = local.hour * 60 + local.minute
-        yesterday_off = self.is_holiday(today - timedelta(days=1))
-        return any(period.contains(local.weekday(), minute, carried_over=not yesterday_off,
-                                   day=today)
-                   for period in self.periods)
+            if period.contains(local.weekday(), minute, carried_over=not yesterday_off,
+                               day=today):
+                yield period
 
     def _wall_clock(self, instant: datetime) -> datetime:
         """Local time; in the repeated hour after clocks go back, the last minute before they did.
