@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "shared_layer"), str(ROOT / "functions"), str(ROOT / "cli")]
@@ -25,35 +26,40 @@ from moto import mock_aws  # noqa: E402
 
 from demo.console import print_heading, print_report  # noqa: E402
 from demo.scenarios import SCENARIOS  # noqa: E402
+from opskit import runner  # noqa: E402
 from opskit.observability import metrics  # noqa: E402
 from opskit_cli.main import main as opskit  # noqa: E402
 
 
-def _alert_inbox() -> tuple[str, str]:
-    sns, sqs = boto3.client("sns"), boto3.client("sqs")
-    topic = sns.create_topic(Name="opskit-alerts")["TopicArn"]
-    url = sqs.create_queue(QueueName="demo-inbox")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
-                  Attributes={"RawMessageDelivery": "true"})
-    return topic, url
+def _alert_topic() -> str:
+    return str(boto3.client("sns").create_topic(Name="opskit-alerts")["TopicArn"])
 
 
-def _drain(url: str) -> list[dict[str, Any]]:
-    sqs = boto3.client("sqs")
-    reports = []
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
-        for message in messages:
-            reports.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return reports
+class Published:
+    """The reports the automations publish to the alert topic, as published. Read where they
+    are published rather than from a queue subscribed to the topic: moto's SQS drops messages
+    sent longer ago than the retention period, and a scenario runs at its sample event's time,
+    which gets older every day."""
+
+    def __init__(self) -> None:
+        self.reports: list[dict[str, Any]] = []
+        self._publish = vars(runner)["publish_report"]  # the name the runner calls
+
+    def __call__(self, sns: Any, topic_arn: str, report: Any) -> str | None:
+        message_id: str | None = self._publish(sns, topic_arn, report)
+        if message_id is not None:
+            self.reports.append(json.loads(json.dumps(report.to_dict(), default=str)))
+        return message_id
+
+    def drain(self) -> list[dict[str, Any]]:
+        reports, self.reports = self.reports, []
+        return reports
 
 
 def main() -> int:
-    with mock_aws():
-        topic, inbox = _alert_inbox()
-        os.environ["ALERT_TOPIC_ARN"] = topic
+    published = Published()
+    with mock_aws(), patch.object(runner, "publish_report", published):
+        os.environ["ALERT_TOPIC_ARN"] = _alert_topic()
         for scenario in SCENARIOS:
             print_heading(f"{scenario.name}: {scenario.description}")
             scenario.seed()
@@ -65,7 +71,7 @@ def main() -> int:
                 with contextlib.redirect_stdout(io.StringIO()):
                     summary = scenario.run()
                 metrics.clear_metrics()  # what log_metrics does at the end of an invocation
-                reports = _drain(inbox)
+                reports = published.drain()
                 for report in reports:
                     print_report(report)
                 for line in summary.get("lines", []):
