@@ -34,7 +34,7 @@ SNAPSHOTS = {"RDS_SNAPSHOT_ON_STOP": "true", "RESOURCE_TYPES": "rds"}
 def refused(event: str, code: str, when: Callable[[dict[str, Any]], bool]) -> Iterator[None]:
     """`event`'s calls whose params satisfy `when` fail with `code` (before reaching moto)."""
     body = (f"<Response><Errors><Error><Code>{code}</Code><Message>refused</Message></Error>"
-            f"</Errors><RequestID>review-0001</RequestID></Response>").encode()
+            f"</Errors><RequestID>partial-0001</RequestID></Response>").encode()
     raw: Any = type("Raw", (), {"stream": lambda self, **_: iter([body])})()
 
     def refuse(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:

@@ -47,19 +47,19 @@ def _stdlib_class() -> type:
 
 @pytest.fixture
 def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    folder = tmp_path / "reviewdemo"
+    folder = tmp_path / "semanticsdemo"
     folder.mkdir()
     (folder / "__init__.py").write_text("")
     (folder / "windows.py").write_text(MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(codecache, "_CODE", {})
     yield folder
-    for name in [m for m in sys.modules if m.startswith("reviewdemo")]:
+    for name in [m for m in sys.modules if m.startswith("semanticsdemo")]:
         del sys.modules[name]
 
 
 def _fresh(name: str) -> typing.Any:
-    for module in [m for m in sys.modules if m.startswith("reviewdemo")]:
+    for module in [m for m in sys.modules if m.startswith("semanticsdemo")]:
         del sys.modules[module]
     return __import__(name, fromlist=["_"])
 
@@ -68,7 +68,7 @@ def test_a_miss_gives_init_the_annotations_python_gives_it(package: Path) -> Non
     """codecache compiles without inheriting its own `from __future__ import annotations`:
     otherwise every dataclass of a process that imported opskit would get `__init__`
     annotations naming dataclasses' private locals."""
-    window = _fresh("reviewdemo.windows").Window
+    window = _fresh("semanticsdemo.windows").Window
     reference = _stdlib_class()
     assert window.__init__.__annotations__ == reference.__init__.__annotations__
     assert typing.get_type_hints(window.__init__) == typing.get_type_hints(
@@ -77,17 +77,17 @@ def test_a_miss_gives_init_the_annotations_python_gives_it(package: Path) -> Non
 
 
 def test_a_hit_gives_init_the_annotations_python_gives_it(package: Path) -> None:
-    codecache.write(package, ["reviewdemo.windows"], only="reviewdemo")
+    codecache.write(package, ["semanticsdemo.windows"], only="semanticsdemo")
     codecache._CODE.clear()
     assert codecache.load(str(package / "__init__.py")) == 1
     before = codecache.misses()
-    window = _fresh("reviewdemo.windows").Window
+    window = _fresh("semanticsdemo.windows").Window
     assert codecache.misses() == before  # it was a hit
     assert window.__init__.__annotations__ == _stdlib_class().__init__.__annotations__
 
 
 def test_the_shipped_code_has_the_flags_dataclasses_would_compile_with(package: Path) -> None:
-    target = codecache.write(package, ["reviewdemo.windows"], only="reviewdemo")
+    target = codecache.write(package, ["semanticsdemo.windows"], only="semanticsdemo")
     entries = marshal.loads(target.read_bytes())  # noqa: S302 - written just above
     for text, code in entries.items():
         assert code.co_flags == compile(text, "<string>", "exec").co_flags  # this file: no

@@ -1,5 +1,6 @@
-"""Adversarial review of deploy_guard: each test states a property the automation should have
-and currently does not (a failing test is a defect found)."""
+"""Attacks on the deployment guard's promises: answers never lost or inverted, deadlines that
+hold, smoke checks that reach only the address they judged, continuation tokens that cannot be
+forged. Each test states the property it checks."""
 
 from __future__ import annotations
 
@@ -122,8 +123,8 @@ class ThrottledOnce(Answers):
 @pytest.mark.usefixtures("clock", "dns")
 def test_a_throttled_succeeded_answer_is_not_turned_into_failed(
         answers: Answers, web: responses.RequestsMock) -> None:
-    """review.py _answer + handle/_last_resort: every check passed, the Succeeded answer was
-    throttled once; the last resort then answers *Failed* (rolls back a good deployment)."""
+    """Every check passed and the Succeeded answer is throttled once: the answer is sent again as
+    Succeeded, never turned into Failed (which would roll back a good deployment)."""
     flaky = ThrottledOnce(deployments=answers.deployments)
     from tests.deploy_guard import fakes
     with fakes.answering(flaky):
@@ -138,8 +139,8 @@ def test_a_throttled_succeeded_answer_is_not_turned_into_failed(
 @pytest.mark.usefixtures("clock", "dns")
 def test_a_configuration_error_still_answers_the_hook(
         answers: Answers, monkeypatch: pytest.MonkeyPatch) -> None:
-    """app.py:27 read_once(GuardConfig.from_env) runs before handle(): a bad variable raises
-    and the hook waits for CodeDeploy's 1-hour timeout (and the same for every retry)."""
+    """A configuration the function refuses (a bad variable) still answers the hook Failed before
+    the invocation fails: CodeDeploy never waits for its one-hour timeout."""
     monkeypatch.setenv("INVOCATION_WAIT_SECONDS", "soon")
     put_checks({"checks": [http()]})
     # What matters is what was answered; the configuration error is raised afterwards.
@@ -167,10 +168,8 @@ class SlowGetDeployment(Answers):
 @pytest.mark.usefixtures("dns")
 def test_time_spent_reading_the_declaration_counts_against_the_budget(
         answers: Answers, web: responses.RequestsMock, clock: FakeClock) -> None:
-    """review.py:256 budget_seconds is computed once at the start; guard_hook then counts it
-    from *after* GetDeployment/GetParameter. 70 s lost there and a 60 s bake: the checks run
-    until 130 s of a 120 s function (the answer is skipped 'out of time', the last resort
-    runs after the Lambda deadline: in reality the hook is never answered)."""
+    """The deadline is absolute: time spent before the checks (GetDeployment, GetParameter) counts,
+    so a bake that no longer fits is refused and the hook is answered within the function's time."""
     slow = SlowGetDeployment(clock, 70, deployments=answers.deployments)
     from tests.deploy_guard import fakes
     context = ClockContext(fake=clock, total_ms=120_000)
@@ -182,8 +181,8 @@ def test_time_spent_reading_the_declaration_counts_against_the_budget(
                 if name == "PutLifecycleEventHookExecutionStatus"]
     assert answered, "never answered"
     assert answered[0][1] <= 120 - 30, f"answered at {answered[0][1]} s of a 120 s function"
-    # Review expectation adjusted (fix 6): 50 s are left after reading, less the answer's
-    # margin: the 60 s bake cannot finish, so it is refused (Failed), never cut short and passed.
+    # 50 s are left after reading, less the answer's margin: the 60 s bake cannot finish, so it
+    # is refused (Failed), never cut short and passed.
     assert slow.hook_statuses == ["Failed"]
     assert "bake_seconds=60 is invalid" in result["error"]
 
@@ -202,13 +201,9 @@ class SlowDescribeAlarms(SlowGetDeployment):
 
 @pytest.mark.usefixtures("dns")
 def test_cloudwatch_checks_respect_the_deadline(answers: Answers, clock: FakeClock) -> None:
-    """guard.py:92-96: alarm/metric checks never look at the deadline; a throttled
-    DescribeAlarms (adaptive retries, 10 attempts, 30 s read timeout) runs past the Lambda
-    deadline and nothing answers the hook.
-
-    Adjusted from the review's version (which made one DescribeAlarms take 130 s, more than
-    the bounded client now allows): 500 alarms are 5 calls, each taking the longest a call
-    can; calls stop when the next one could outlive the deadline."""
+    """Alarm and metric checks look at the deadline before each call: with 500 alarms (5 calls,
+    each taking the longest a bounded call can), calls stop when the next one could outlive the
+    deadline, and the hook is answered in time."""
     from deploy_guard.checks import CLOUDWATCH_CALL_SECONDS
     names = [f"a-{i:03}" for i in range(500)]
     put_checks({"checks": [{"type": "alarms", "name": "a", "alarm_names": names}]})
@@ -228,13 +223,11 @@ def test_cloudwatch_checks_respect_the_deadline(answers: Answers, clock: FakeClo
 
 
 def test_a_slow_drip_body_cannot_outlive_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """checks.py:183/198: requests' timeout is per socket read, not per response; a server
-    dripping a byte every 0.25 s keeps an attempt alive far past timeout_seconds and the
-    deadline (-> Lambda timeout, hook unanswered)."""
+    """One time limit covers a whole attempt: a server dripping a byte every 0.25 s cannot keep it
+    alive past its timeout or the deadline."""
     server = _Local(drip_seconds=0.25, body=b"x" * 16)
     try:
-        # Adjusted: the request goes to the judged address, so the judged address is the
-        # local server's (the review's version judged PUBLIC and relied on a second lookup).
+        # The request goes to the judged address: here the local server's.
         monkeypatch.setattr(checks_module, "resolve_and_guard", lambda *_: ["127.0.0.1"])
         probe = HttpProbe(SystemClock(), allow_http=True, allow_private=False)
         check = _check(f"http://slow.example.com:{server.port}/", timeout_seconds=1.0)
@@ -250,8 +243,8 @@ def test_a_slow_drip_body_cannot_outlive_the_deadline(monkeypatch: pytest.Monkey
 
 @pytest.mark.usefixtures("clock", "dns")
 def test_a_bake_cut_short_is_not_a_pass(answers: Answers, web: responses.RequestsMock) -> None:
-    """guard.py:131-136: with bake_seconds 3600 (the default MAX_BAKE_SECONDS) and the 900 s
-    function timeout, every hook 'passes' after ~14 minutes of a 60-minute bake."""
+    """A bake longer than the function's time is refused (answered Failed live), never cut short
+    and passed."""
     put_checks({"bake_seconds": 3600, "interval_seconds": 60, "checks": [http()]})
     web.add(responses.GET, URL, status=200)
     result = invoke(hook_event(), Context(remaining_ms=300_000))
@@ -264,7 +257,8 @@ def test_a_bake_cut_short_is_not_a_pass(answers: Answers, web: responses.Request
 
 def test_dns_rebinding_between_the_check_and_the_connection(
         local: _Local, monkeypatch: pytest.MonkeyPatch) -> None:
-    """checks.py:179-181: the name is resolved and judged, then requests resolves it again."""
+    """The request goes to the address that was judged: a name whose answer changes after the
+    check (DNS rebinding) cannot reach another address."""
     asked: list[str] = []
 
     def rebinding(host: str, port: Any, *_: Any, **__: Any) -> list[Any]:
@@ -280,9 +274,8 @@ def test_dns_rebinding_between_the_check_and_the_connection(
 
 def test_idna_host_judged_is_not_the_host_connected(
         local: _Local, monkeypatch: pytest.MonkeyPatch) -> None:
-    """checks.py:88 resolves 'faß.example' through CPython's IDNA 2003 codec (-> fass.example)
-    while requests/urllib3 encode it with IDNA 2008/UTS46 (-> xn--fa-hia.example): two
-    different names, only the first one judged."""
+    """A non-ASCII host is refused (the xn-- form is asked for): Python's IDNA 2003 codec and
+    urllib3's IDNA 2008 would name two different hosts, only one of them judged."""
     zone = {"fass.example": [PUBLIC], "xn--fa-hia.example": ["127.0.0.1"]}
 
     def resolver(host: str, port: Any, *_: Any, **__: Any) -> list[Any]:
@@ -300,16 +293,16 @@ def test_idna_host_judged_is_not_the_host_connected(
 
 @pytest.mark.parametrize("address", ["64:ff9b::a00:1", "64:ff9b::c0a8:105"])
 def test_nat64_forms_of_private_addresses_are_private(address: str) -> None:
-    """checks.py:70-79: a NAT64 address (64:ff9b::/96, used by VPC DNS64 + NAT gateway)
-    reaches the embedded IPv4 private address with ALLOW_PRIVATE_NETWORKS off."""
+    """A NAT64 address (64:ff9b::/96, which VPC DNS64 and a NAT gateway turn into its embedded
+    IPv4) is judged by that IPv4: private, refused with ALLOW_PRIVATE_NETWORKS off."""
     assert refusal(address, allow_private=False) is not None
 
 
 @pytest.mark.usefixtures("clock", "dns")
 def test_declared_headers_do_not_follow_a_redirect_to_another_host(
         answers: Answers, web: responses.RequestsMock) -> None:
-    """checks.py:181-182: every hop sends check.headers (Authorization, API keys) even to
-    another host; requests itself strips Authorization on a cross-host redirect."""
+    """Declared headers (Authorization, API keys) go only to the check URL's own scheme, host and
+    port, never to a redirect's other host."""
     web.add(responses.GET, URL, status=302,
             headers={"Location": "https://api.example.com/elsewhere"})
     web.add(responses.GET, "https://api.example.com/elsewhere", status=200)
@@ -327,9 +320,8 @@ def test_declared_headers_do_not_follow_a_redirect_to_another_host(
 def test_a_forged_or_foreign_token_cannot_skip_the_bake(
         answers: Answers, web: responses.RequestsMock, clock: FakeClock,
         started_ago: int) -> None:
-    """guard.py:40-60: the token is unsigned JSON, bound to no job: any invoker (or a token
-    copied from another job) that says the bake started long ago gets one round and
-    PutJobSuccessResult without a token, skipping a 600 s bake."""
+    """A continuation token is bound to its job and checked with GetJobDetails: one forged, or
+    copied from another job, cannot skip the bake."""
     put_checks({"bake_seconds": 600, "interval_seconds": 30, "checks": [http()]})
     web.add(responses.GET, URL, status=200)
     forged = json.dumps({"v": 1, "started": int(START) - started_ago, "rounds": 1})
