@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -56,6 +57,9 @@ _CLUSTER_GONE = frozenset({"DBClusterNotFoundFault"})
 _REDSHIFT_GONE = frozenset({"ClusterNotFound", "ClusterNotFoundFault"})
 _SERVICE_GONE = frozenset({"ServiceNotFoundException", "ServiceNotActiveException",
                            "ClusterNotFoundException"})
+# The records: the last-action tag alone, for a resource found in the wanted state.
+_RECORD_VERBS = {RECORD_RUNNING: Verb.FOUND_RUNNING, RECORD_STOPPED: Verb.FOUND_STOPPED,
+                 RECORD_STARTED_EARLY: Verb.FOUND_STARTED_EARLY}
 # What the suspended-processes tag holds when every process was already suspended by someone.
 NO_PROCESSES = "none"
 
@@ -85,61 +89,38 @@ class Actuators:
         self.services = services or {}
 
     def for_action(self, kind: str, name: str) -> Actuator:
+        if name in _RECORD_VERBS:  # only the last-action tag, written as each kind writes it
+            mark, batch_size, gone = {
+                EC2_INSTANCE: (self._ec2_mark, EC2_BATCH_SIZE, _EC2_GONE),
+                ASG: (self._asg_mark, ASG_TAG_BATCH_SIZE, ()),
+                RDS_INSTANCE: (self._rds_mark, 1, _DB_GONE),
+                RDS_CLUSTER: (self._rds_mark, 1, _CLUSTER_GONE),
+                REDSHIFT_CLUSTER: (self._redshift_mark, 1, _REDSHIFT_GONE),
+                ECS_SERVICE: (self._ecs_mark, 1, _SERVICE_GONE),
+            }[kind]
+            return Actuator(partial(mark, verb=_RECORD_VERBS[name]), batch_size, gone)
         table = {
             (EC2_INSTANCE, RESIZE): Actuator(self._ec2_resize, idempotent_errors=_EC2_GONE),
             (EC2_INSTANCE, START): Actuator(self._ec2_start, EC2_BATCH_SIZE, _EC2_GONE),
             (EC2_INSTANCE, STOP): Actuator(self._ec2_stop, EC2_BATCH_SIZE, _EC2_GONE),
             (EC2_INSTANCE, HIBERNATE): Actuator(self._ec2_hibernate, EC2_BATCH_SIZE, _EC2_GONE),
-            (EC2_INSTANCE, RECORD_RUNNING): Actuator(self._ec2_found_running, EC2_BATCH_SIZE,
-                                                     _EC2_GONE),
-            (EC2_INSTANCE, RECORD_STOPPED): Actuator(self._ec2_found_stopped, EC2_BATCH_SIZE,
-                                                     _EC2_GONE),
-            (EC2_INSTANCE, RECORD_STARTED_EARLY): Actuator(self._ec2_found_early,
-                                                           EC2_BATCH_SIZE, _EC2_GONE),
             (EC2_INSTANCE, REMOVE_OVERRIDE): Actuator(self._ec2_untag, EC2_BATCH_SIZE),
             (ASG, START): Actuator(self._asg_start),
             (ASG, STOP): Actuator(self._asg_stop),
-            (ASG, RECORD_RUNNING): Actuator(self._asg_found_running, ASG_TAG_BATCH_SIZE),
-            (ASG, RECORD_STOPPED): Actuator(self._asg_found_stopped, ASG_TAG_BATCH_SIZE),
-            (ASG, RECORD_STARTED_EARLY): Actuator(self._asg_found_early, ASG_TAG_BATCH_SIZE),
             (ASG, REMOVE_OVERRIDE): Actuator(self._asg_untag),
             (RDS_INSTANCE, START): Actuator(self._db_start, idempotent_errors=_DB_GONE),
             (RDS_INSTANCE, STOP): Actuator(self._db_stop, idempotent_errors=_DB_GONE),
-            (RDS_INSTANCE, RECORD_RUNNING): Actuator(self._rds_found_running,
-                                                     idempotent_errors=_DB_GONE),
-            (RDS_INSTANCE, RECORD_STOPPED): Actuator(self._rds_found_stopped,
-                                                     idempotent_errors=_DB_GONE),
-            (RDS_INSTANCE, RECORD_STARTED_EARLY): Actuator(self._rds_found_early,
-                                                           idempotent_errors=_DB_GONE),
             (RDS_INSTANCE, REMOVE_OVERRIDE): Actuator(self._rds_untag),
             (RDS_CLUSTER, START): Actuator(self._cluster_start, idempotent_errors=_CLUSTER_GONE),
             (RDS_CLUSTER, STOP): Actuator(self._cluster_stop, idempotent_errors=_CLUSTER_GONE),
-            (RDS_CLUSTER, RECORD_RUNNING): Actuator(self._rds_found_running,
-                                                    idempotent_errors=_CLUSTER_GONE),
-            (RDS_CLUSTER, RECORD_STOPPED): Actuator(self._rds_found_stopped,
-                                                    idempotent_errors=_CLUSTER_GONE),
-            (RDS_CLUSTER, RECORD_STARTED_EARLY): Actuator(self._rds_found_early,
-                                                          idempotent_errors=_CLUSTER_GONE),
             (RDS_CLUSTER, REMOVE_OVERRIDE): Actuator(self._rds_untag),
             (REDSHIFT_CLUSTER, START): Actuator(self._redshift_resume,
                                                 idempotent_errors=_REDSHIFT_GONE),
             (REDSHIFT_CLUSTER, STOP): Actuator(self._redshift_pause,
                                                idempotent_errors=_REDSHIFT_GONE),
-            (REDSHIFT_CLUSTER, RECORD_RUNNING): Actuator(self._redshift_found_running,
-                                                         idempotent_errors=_REDSHIFT_GONE),
-            (REDSHIFT_CLUSTER, RECORD_STOPPED): Actuator(self._redshift_found_stopped,
-                                                         idempotent_errors=_REDSHIFT_GONE),
-            (REDSHIFT_CLUSTER, RECORD_STARTED_EARLY): Actuator(
-                self._redshift_found_early, idempotent_errors=_REDSHIFT_GONE),
             (REDSHIFT_CLUSTER, REMOVE_OVERRIDE): Actuator(self._redshift_untag),
             (ECS_SERVICE, START): Actuator(self._ecs_start, idempotent_errors=_SERVICE_GONE),
             (ECS_SERVICE, STOP): Actuator(self._ecs_stop, idempotent_errors=_SERVICE_GONE),
-            (ECS_SERVICE, RECORD_RUNNING): Actuator(self._ecs_found_running,
-                                                    idempotent_errors=_SERVICE_GONE),
-            (ECS_SERVICE, RECORD_STOPPED): Actuator(self._ecs_found_stopped,
-                                                    idempotent_errors=_SERVICE_GONE),
-            (ECS_SERVICE, RECORD_STARTED_EARLY): Actuator(self._ecs_found_early,
-                                                          idempotent_errors=_SERVICE_GONE),
             (ECS_SERVICE, REMOVE_OVERRIDE): Actuator(self._ecs_untag),
         }
         return table[(kind, name)]
@@ -194,15 +175,6 @@ class Actuators:
                            extra={"instances": resources(batch), "error": error_code(exc)})
             self.clients.ec2.stop_instances(InstanceIds=resources(batch))
         self._ec2_mark(batch, Verb.STOPPED)
-
-    def _ec2_found_running(self, batch: Sequence[Action]) -> None:
-        self._ec2_mark(batch, Verb.FOUND_RUNNING)
-
-    def _ec2_found_early(self, batch: Sequence[Action]) -> None:
-        self._ec2_mark(batch, Verb.FOUND_STARTED_EARLY)
-
-    def _ec2_found_stopped(self, batch: Sequence[Action]) -> None:
-        self._ec2_mark(batch, Verb.FOUND_STOPPED)
 
     def _ec2_mark(self, batch: Sequence[Action], verb: Verb) -> None:
         self.clients.ec2.create_tags(Resources=resources(batch), Tags=[
@@ -274,15 +246,6 @@ class Actuators:
                 "ResourceId": action.resource, "ResourceType": "auto-scaling-group",
                 "Key": key} for key in done])
 
-    def _asg_found_running(self, batch: Sequence[Action]) -> None:
-        self._asg_mark(batch, Verb.FOUND_RUNNING)
-
-    def _asg_found_early(self, batch: Sequence[Action]) -> None:
-        self._asg_mark(batch, Verb.FOUND_STARTED_EARLY)
-
-    def _asg_found_stopped(self, batch: Sequence[Action]) -> None:
-        self._asg_mark(batch, Verb.FOUND_STOPPED)
-
     def _asg_mark(self, batch: Sequence[Action], verb: Verb) -> None:
         value = self._last(verb)
         self.clients.autoscaling.create_or_update_tags(Tags=[
@@ -340,15 +303,6 @@ class Actuators:
         self.clients.rds.stop_db_cluster(DBClusterIdentifier=batch[0].resource)
         self._rds_mark(batch, Verb.STOPPED)
 
-    def _rds_found_running(self, batch: Sequence[Action]) -> None:
-        self._rds_mark(batch, Verb.FOUND_RUNNING)
-
-    def _rds_found_early(self, batch: Sequence[Action]) -> None:
-        self._rds_mark(batch, Verb.FOUND_STARTED_EARLY)
-
-    def _rds_found_stopped(self, batch: Sequence[Action]) -> None:
-        self._rds_mark(batch, Verb.FOUND_STOPPED)
-
     def _rds_mark(self, batch: Sequence[Action], verb: Verb) -> None:
         self.clients.rds.add_tags_to_resource(ResourceName=batch[0].params_as(Target).arn, Tags=[
             {"Key": self.config.last_action_tag_key, "Value": self._last(verb)}])
@@ -366,15 +320,6 @@ class Actuators:
     def _redshift_resume(self, batch: Sequence[Action]) -> None:
         self.clients.redshift.resume_cluster(ClusterIdentifier=batch[0].resource)
         self._redshift_mark(batch, Verb.STARTED)
-
-    def _redshift_found_running(self, batch: Sequence[Action]) -> None:
-        self._redshift_mark(batch, Verb.FOUND_RUNNING)
-
-    def _redshift_found_early(self, batch: Sequence[Action]) -> None:
-        self._redshift_mark(batch, Verb.FOUND_STARTED_EARLY)
-
-    def _redshift_found_stopped(self, batch: Sequence[Action]) -> None:
-        self._redshift_mark(batch, Verb.FOUND_STOPPED)
 
     def _redshift_mark(self, batch: Sequence[Action], verb: Verb) -> None:
         self.clients.redshift.create_tags(ResourceName=batch[0].params_as(Target).arn, Tags=[
@@ -411,15 +356,6 @@ class Actuators:
         if service.saved is not None:
             self.clients.ecs.untag_resource(resourceArn=action.params_as(Target).arn,
                                             tagKeys=[self.config.saved_capacity_tag_key])
-
-    def _ecs_found_running(self, batch: Sequence[Action]) -> None:
-        self._ecs_mark(batch, Verb.FOUND_RUNNING)
-
-    def _ecs_found_early(self, batch: Sequence[Action]) -> None:
-        self._ecs_mark(batch, Verb.FOUND_STARTED_EARLY)
-
-    def _ecs_found_stopped(self, batch: Sequence[Action]) -> None:
-        self._ecs_mark(batch, Verb.FOUND_STOPPED)
 
     def _ecs_mark(self, batch: Sequence[Action], verb: Verb) -> None:
         self.clients.ecs.tag_resource(resourceArn=batch[0].params_as(Target).arn, tags=[
