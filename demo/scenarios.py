@@ -12,7 +12,6 @@ from typing import Any, ClassVar
 
 import boto3
 import botocore.handlers
-import responses
 import time_machine
 from botocore.awsrequest import AWSResponse
 from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -34,6 +33,7 @@ from s3_public_remediation.app import lambda_handler as s3_handler
 from self_healing import healing as self_healing_guards
 from self_healing.app import lambda_handler as healing_handler
 from sg_open_port_remediation.app import lambda_handler as sg_handler
+from slack_notifier import app as notifier_app
 from slack_notifier.app import lambda_handler as notifier_handler
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -166,16 +166,36 @@ def _describe(payload: dict[str, Any]) -> str:
             f"{', '.join(sorted(kinds))}; button: {link}]")
 
 
+@dataclass(frozen=True)
+class _SlackAnswer:
+    status_code: int = 200
+    headers: ClassVar[dict[str, str]] = {}
+    text: str = "ok"
+
+
+class _FakeSlack:
+    """Stands in for the notifier's webhook session: keeps each post, answers 200 "ok"."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+
+    def post(self, url: str, *, json: Any, timeout: tuple[float, float]) -> _SlackAnswer:
+        if url != _WEBHOOK:
+            raise RuntimeError("the demo posts to its own fake webhook only")
+        self.posts.append(json)
+        return _SlackAnswer()
+
+
 def _run_notifier() -> dict[str, Any]:
-    lines = []
-    with responses.RequestsMock() as slack:
-        slack.post(_WEBHOOK, body="ok")
+    slack = _FakeSlack()
+    real, notifier_app.http = notifier_app.http, slack
+    try:
         for name in _NOTIFIER_SAMPLES:
             event = json.loads((EVENTS / "slack_notifier" / name).read_text())
             notifier_handler(event, DemoContext())
-        for call in slack.calls:
-            lines.append(f"-> Slack: {_describe(json.loads(call.request.body or '{}'))}")
-    return {"lines": lines}
+    finally:
+        notifier_app.http = real
+    return {"lines": [f"-> Slack: {_describe(payload)}" for payload in slack.posts]}
 
 
 # ---------------------------------------------------------------- auto-tagger

@@ -314,3 +314,26 @@ def _a_new_container_per_test() -> Iterator[None]:
     aws.forget()
     yield
     aws.forget()
+
+
+@pytest.fixture(autouse=True)
+def webhook_posts_through_responses(request: pytest.FixtureRequest,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """`responses` stands in for HTTP: the notifier posts through urllib3 (already loaded by
+    botocore), so in tests its session sends the very same bytes through `requests`, where
+    `responses` answers. Tests marked `webhook_transport` use the urllib3 transport itself
+    (against a local server), as the built artifact's test does."""
+    if request.node.get_closest_marker("webhook_transport"):
+        return
+    import requests
+
+    from slack_notifier.delivery import WebhookSession, encode_json
+
+    session = requests.Session()
+
+    def post(_self: WebhookSession, url: str, *, json: Any,
+             timeout: tuple[float, float]) -> requests.Response:
+        return session.post(url, data=encode_json(json), timeout=timeout,
+                            headers={"Content-Type": "application/json"})
+
+    monkeypatch.setattr(WebhookSession, "post", post)

@@ -19,13 +19,16 @@ PROBE = ("import json, sys; import {name}.app; "
          "('requests', 'aws_lambda_powertools', 'aws_xray_sdk', 'asyncio'))))")
 # Loaded at module load only by the handler that always needs it.
 ONLY = {
-    "requests": {"slack_notifier"},  # every notice is an HTTPS post
+    # The notifier posts through urllib3, which botocore has loaded already; the deployment
+    # guard imports `requests` for its first HTTP check only.
+    "requests": set(),
     # SQS partial batch responses come from opskit.batch: Powertools' batch utilities and the
     # event classes (and asyncio) they load cost about 30 ms of cold start.
     "aws_lambda_powertools.utilities.batch": set(),
     "aws_lambda_powertools.utilities.data_classes": set(),
     "asyncio": set(),
-    "aws_lambda_powertools.utilities.parameters": {"slack_notifier"},  # the webhook secret
+    # The notifier reads its webhook secret with its own client and cache (notifier.py).
+    "aws_lambda_powertools.utilities.parameters": set(),
     "aws_xray_sdk": set(),  # only when tracing is on (tests/opskit/test_tracing.py)
 }
 

@@ -91,16 +91,22 @@ def _refuse_http(_session: object, method: str, url: str, *_: Any, **__: Any) ->
     raise WriteRefused("https", f"{str(method).upper()} {host}")
 
 
+def _refuse_webhook(_session: object, url: str, *_: Any, **__: Any) -> Any:
+    """The notifier's own webhook transport (urllib3): refused before anything is sent."""
+    return _refuse_http(_session, "POST", url)
+
+
 @contextmanager
 def read_only(observer: Observer | None = None) -> Iterator[ReadOnlyGuard]:
     """Every botocore session created inside refuses writes (sessions made before are not
     guarded: the caller starts from a new container, opskit.aws.forget()), and no request
-    leaves through `requests` (the notifier's webhooks)."""
+    leaves through `requests` or the notifier's webhook session."""
     guard = ReadOnlyGuard(observer)
     entry = ("before-call.*.*", guard)
     botocore.handlers.BUILTIN_HANDLERS.append(entry)
     try:
-        with patch("requests.Session.request", _refuse_http):
+        with (patch("requests.Session.request", _refuse_http),
+              patch("slack_notifier.delivery.WebhookSession.post", _refuse_webhook)):
             yield guard
     finally:
         botocore.handlers.BUILTIN_HANDLERS.remove(entry)

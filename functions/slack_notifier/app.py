@@ -7,13 +7,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import requests
 from aws_lambda_powertools.metrics import MetricUnit
 
 from opskit.batch import process_partial
 from opskit.handler import Invocation, Trigger, automation
 from opskit.observability import logger, metrics
-from slack_notifier.delivery import ATTEMPT_SECONDS, SAFETY_MARGIN_SECONDS, Poster
+from slack_notifier.delivery import (
+    ATTEMPT_SECONDS,
+    SAFETY_MARGIN_SECONDS,
+    HttpSession,
+    Poster,
+    WebhookSession,
+)
 from slack_notifier.grouping import dispatch_key, merge
 from slack_notifier.notifier import Notifier, WebhookStore
 from slack_notifier.renderers import Incoming
@@ -21,7 +26,7 @@ from slack_notifier.settings import AUTOMATION, NotifierConfig
 from slack_notifier.sources import from_direct_event, from_sqs_body, is_sqs_batch
 
 webhook_store = WebhookStore()
-http = requests.Session()  # reused across warm invocations: one TLS handshake
+http: HttpSession = WebhookSession()  # reused across warm invocations: one TLS handshake
 
 # No notice is started unless one full attempt and the margin still fit in the invocation.
 MIN_SECONDS_TO_START = ATTEMPT_SECONDS + SAFETY_MARGIN_SECONDS

@@ -1,20 +1,27 @@
 """Posting to a webhook: timeouts, Retry-After on 429, backoff on 5xx, within the time left.
 
 Nothing here ever puts the webhook URL in a message, a log line or an exception.
+
+The posts go through urllib3, which botocore has already loaded: no HTTP library of its own to
+import on a cold start (`requests` alone cost about a fifth of `import boto3`). TLS is verified
+against the certificate authorities botocore uses, or `WEBHOOK_CA_BUNDLE` when it is set.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
 import math
+import os
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import requests
+import urllib3
+from botocore.httpsession import get_cert_path
 
 from opskit.observability import logger
 
@@ -101,7 +108,76 @@ def retry_after_seconds(value: str | None, default: float,
     return max(when.timestamp() - now(), 0.0)
 
 
-def _reply(response: requests.Response) -> str:
+class HttpResponse(Protocol):
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def text(self) -> str: ...
+
+
+class HttpSession(Protocol):
+    """What the poster needs: a JSON post with (connect, read) timeouts. A network failure or
+    timeout raises an OSError (`requests`' exceptions are OSErrors too)."""
+
+    def post(self, url: str, *, json: Any, timeout: tuple[float, float]) -> HttpResponse: ...
+
+
+class TransportError(OSError):
+    """The request did not get an answer (connection, TLS, timeout); never names the URL."""
+
+
+@dataclass(frozen=True)
+class WebhookResponse:
+    status_code: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+def encode_json(payload: Any) -> bytes:
+    """The body as posted: JSON with the standard separators, non-ASCII escaped as \\uXXXX,
+    no NaN (the bytes `requests` would send for `json=`)."""
+    return json.dumps(payload, allow_nan=False).encode("ascii")
+
+
+class WebhookSession:
+    """JSON posts over one urllib3 pool, kept for the container's life (one TLS handshake per
+    webhook host on warm invocations). Redirects are not followed and urllib3 does not retry:
+    the poster decides what is retried."""
+
+    def __init__(self, ca_bundle: str | None = None) -> None:
+        self._ca_bundle = ca_bundle
+        self._pool: urllib3.PoolManager | None = None
+
+    def _pools(self) -> urllib3.PoolManager:
+        # Made at the first post, not at import: finding botocore's CA bundle (certifi's, when
+        # present) is done once per container, by botocore's first call as well.
+        if self._pool is None:
+            self._pool = urllib3.PoolManager(
+                num_pools=4, maxsize=1, cert_reqs="CERT_REQUIRED",
+                ca_certs=(self._ca_bundle or os.environ.get("WEBHOOK_CA_BUNDLE")
+                          or get_cert_path(True)))
+        return self._pool
+
+    def post(self, url: str, *, json: Any, timeout: tuple[float, float]) -> WebhookResponse:
+        body = encode_json(json)
+        try:
+            answer = self._pools().request(
+                "POST", url, body=body, redirect=False, retries=False, preload_content=True,
+                headers={"Content-Type": "application/json"},
+                timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]))
+        except urllib3.exceptions.HTTPError as exc:
+            # urllib3's messages contain the host and path: keep only the exception's type.
+            raise TransportError(type(exc).__name__) from None
+        return WebhookResponse(answer.status, dict(answer.headers.items()), answer.data)
+
+
+def _reply(response: HttpResponse) -> str:
     """The first characters of the answer, with anything that looks like a signature removed."""
     return _SIGNATURE.sub(r"\1=…", response.text[:REPLY_MAX_CHARS])
 
@@ -110,7 +186,7 @@ def _reply(response: requests.Response) -> str:
 class Poster:
     """Posts JSON payloads; `remaining_seconds` bounds every wait by the Lambda's time left."""
 
-    session: requests.Session
+    session: HttpSession
     remaining_seconds: Callable[[], float]
     sleep: Callable[[float], None] = _sleep
 
@@ -125,8 +201,8 @@ class Poster:
             try:
                 response = self.session.post(
                     url, json=payload, timeout=(CONNECT_TIMEOUT_SECONDS, read_timeout))
-            except requests.RequestException as exc:
-                # requests' messages contain the URL: keep only the exception's type.
+            except OSError as exc:
+                # The messages of HTTP libraries contain the URL: keep only the exception's type.
                 problem = f"{type(exc).__name__} (network error or timeout)"
             else:
                 if response.status_code < 300:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
-
+from opskit.aws import new_session
 from opskit.observability import logger
 from slack_notifier.delivery import DeliveryError, Poster
 from slack_notifier.destinations import Destination, parse_destinations
@@ -20,22 +20,38 @@ from slack_notifier.teams_message import to_teams
 
 
 class WebhookStore:
-    """Reads the webhook secret through Powertools parameters (cached for max_age seconds)."""
+    """Reads the webhook secret (Secrets Manager) or SecureString parameter (SSM), kept for
+    `SECRET_MAX_AGE_SECONDS` across warm invocations: one read per container and period, not
+    one per message. A failed read is not cached."""
 
-    def __init__(self) -> None:
-        self._secrets: SecretsProvider | None = None
-        self._ssm: SSMProvider | None = None
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._cached: dict[tuple[str, str], tuple[float, str]] = {}
+
+    def _client(self, service: str, region: str) -> Any:
+        key = (service, region)
+        if key not in self._clients:
+            self._clients[key] = new_session(region).client(service)  # type: ignore[call-overload]
+        return self._clients[key]
+
+    def _read(self, config: NotifierConfig) -> str:
+        if config.webhook_secret_name is not None:
+            answer = self._client("secretsmanager", config.region).get_secret_value(
+                SecretId=config.webhook_secret_name)
+            return str(answer["SecretString"])
+        answer = self._client("ssm", config.region).get_parameter(
+            Name=config.webhook_parameter_name or "", WithDecryption=True)
+        return str(answer["Parameter"]["Value"])
 
     def load(self, config: NotifierConfig) -> dict[str, Destination]:
-        if config.webhook_secret_name is not None:
-            self._secrets = self._secrets or SecretsProvider()
-            value = self._secrets.get(config.webhook_secret_name,
-                                      max_age=config.secret_max_age_seconds)
-        else:
-            self._ssm = self._ssm or SSMProvider()
-            value = self._ssm.get(config.webhook_parameter_name or "", decrypt=True,
-                                  max_age=config.secret_max_age_seconds)
-        return parse_destinations(value, config)
+        key = (config.webhook_secret_name or "", config.webhook_parameter_name or "")
+        now = self._clock()
+        cached = self._cached.get(key)
+        if cached is None or now - cached[0] >= config.secret_max_age_seconds:
+            cached = (now, self._read(config))
+            self._cached[key] = cached
+        return parse_destinations(cached[1], config)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from opskit.permissions import Permissions
 
 PERMISSIONS = Permissions(
-    # Through Powertools' parameters utility: the webhook from Secrets Manager or SSM.
+    # The webhook from Secrets Manager or SSM (notifier.WebhookStore).
     calls={"secretsmanager": ("GetSecretValue",), "ssm": ("GetParameter",)},
     # A SecureString parameter, or a secret on a customer-managed key, is decrypted with it.
     also={"ssm:GetParameter": ("kms:Decrypt",), "secretsmanager:GetSecretValue": ("kms:Decrypt",)},

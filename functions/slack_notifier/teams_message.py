@@ -7,16 +7,16 @@ link URL) only goes into `TextRun`s, which Teams shows as written: no Markdown, 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from slack_notifier.delivery import encode_json
 from slack_notifier.notice import Notice
 from slack_notifier.slack_message import MARK, MAX_FIELDS, clip
 
 # Teams refuses messages over about 28 KB ("Request Entity Too Large", 413). The whole JSON body,
-# as sent (`requests` escapes non-ASCII as \uXXXX, so this counts an emoji as 12 bytes), stays
+# as sent (non-ASCII is escaped as \uXXXX, so this counts an emoji as 12 bytes), stays
 # under this margin, which also leaves room for what the workflow adds around the card.
 TEAMS_PAYLOAD_MAX_BYTES = 20_000
 # The "Post card" action of Workflows webhooks fails to show 1.5 cards; everything used here is
@@ -158,8 +158,8 @@ def to_teams(notice: Notice, *, mention: TeamsMention | None = None) -> dict[str
 
 
 def size_of(payload: dict[str, Any]) -> int:
-    """The body's size in bytes, as `requests` sends it (`json=`: ASCII, non-ASCII escaped)."""
-    return len(json.dumps(payload).encode())
+    """The body's size in bytes, as it is sent (delivery.encode_json)."""
+    return len(encode_json(payload))
 
 
 def _fit(payload: dict[str, Any], head: list[dict[str, Any]], content: list[dict[str, Any]],

@@ -170,7 +170,7 @@ def test_the_built_function_runs_its_sample_event_on_the_runtime_sdk(
         slack = request.getfixturevalue("fake_slack")
         boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name="opskit/slack-webhooks", SecretString=json.dumps({"default": slack.url}))
-        extra |= {"WEBHOOK_HOSTS": "127.0.0.1", "REQUESTS_CA_BUNDLE": str(slack.ca_file)}
+        extra |= {"WEBHOOK_HOSTS": "127.0.0.1", "WEBHOOK_CA_BUNDLE": str(slack.ca_file)}
     else:
         # Created in the moto server. What a seed returns to wrap the handler in-process
         # (patches, fakes) cannot reach the child, and is not entered.

@@ -14,6 +14,7 @@ import requests
 from moto import mock_aws
 
 from opskit_cli.guard import WriteRefused, is_read, read_only
+from slack_notifier.delivery import WebhookSession
 from tests.cli.conftest import Opskit
 from tests.conftest import EVENTS, REGION
 
@@ -68,6 +69,14 @@ def test_no_request_leaves_through_requests_in_a_dry_run() -> None:
     """Defence in depth: whatever a handler does, `requests` sends nothing inside read_only."""
     with read_only(), pytest.raises(WriteRefused, match=r"https\.POST hooks\.slack\.com"):
         requests.post(WEBHOOK, json={"text": "hello"}, timeout=5)
+
+
+@pytest.mark.webhook_transport
+def test_no_webhook_post_leaves_through_the_notifiers_own_transport_in_a_dry_run() -> None:
+    """The notifier posts through urllib3 (its WebhookSession), not `requests`: refused too."""
+    session = WebhookSession()
+    with read_only(), pytest.raises(WriteRefused, match=r"https\.POST hooks\.slack\.com"):
+        session.post(WEBHOOK, json={"text": "hello"}, timeout=(1.0, 1.0))
 
 
 @pytest.mark.parametrize(("service", "operation"), [
