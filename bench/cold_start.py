@@ -129,7 +129,9 @@ def runtime_sdk() -> Path:
 
 
 def _environment(automation: str) -> dict[str, str]:
-    return {"PYTHONDONTWRITEBYTECODE": "1", "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+    # PYTHONTZPATH as the templates' Globals set it (tests/test_templates.py checks they agree).
+    return {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONTZPATH": "", "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
             "POWERTOOLS_METRICS_NAMESPACE": "Opskit", "POWERTOOLS_SERVICE_NAME": automation,
             "PATH": os.environ.get("PATH", "")}
 

@@ -145,3 +145,16 @@ def test_schedule_names_fit_for_any_allowed_stack_name(automation: templates.Aut
         assert own == composed
     for _, suffix in names:
         assert MAX_STACK_NAME + 1 + len(suffix) <= 64, suffix
+
+
+@pytest.mark.parametrize("automation", AUTOMATIONS, ids=[a.folder for a in AUTOMATIONS])
+def test_time_zones_come_from_the_layer_as_the_cold_start_benchmark_measures(
+        automation: templates.Automation) -> None:
+    """PYTHONTZPATH is empty in every function (zoneinfo reads the layer's pinned tzdata only),
+    and bench/cold_start.py measures the imports with that same environment."""
+    from bench.cold_start import _environment
+
+    document = load(templates.ROOT / "functions" / automation.folder / "template.yaml")
+    variables = document["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["PYTHONTZPATH"] == ""
+    assert _environment(automation.folder)["PYTHONTZPATH"] == variables["PYTHONTZPATH"]

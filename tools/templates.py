@@ -104,6 +104,9 @@ GLOBALS = """  Function:
     Layers: [!Ref OpskitLayer]
     Environment:
       Variables:
+        # Time zones come from the layer's pinned tzdata package only (the database the tests
+        # ran on), never from the OS; zoneinfo then skips its sysconfig lookup on cold start.
+        PYTHONTZPATH: ""
         POWERTOOLS_METRICS_NAMESPACE: Opskit
         LOG_LEVEL: !Ref LogLevel
         TRACING: !Ref Tracing

@@ -11,8 +11,6 @@ from opskit.config import CommonConfig, is_account_id, is_region
 from opskit.events import EventError, Skip, require_envelope
 from opskit.observability import logger
 
-API_CALL = "AWS API Call via CloudTrail"
-
 
 @dataclass(frozen=True, slots=True)
 class ApiCall:

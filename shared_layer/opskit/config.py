@@ -14,8 +14,9 @@ from opskit.tags import TRUE_VALUES
 _ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 _ROLE_NAME_RE = re.compile(r"^[\w+=,.@/-]{1,64}$")
-_PARENT_RE = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
-_QUEUE_URL_RE = re.compile(r"^https://sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/\d{12}/[\w-]{1,80}$")
+# Compiled on first use only (re's cache): most deployments target no OU and dispatch nothing.
+_PARENT = r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$"
+_QUEUE_URL = r"^https://sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/\d{12}/[\w-]{1,80}$"
 _TOPIC_ARN_RE = re.compile(r"^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$")
 _TRUE = TRUE_VALUES
 _FALSE = frozenset({"false", "no", "0", "off"})
@@ -142,7 +143,7 @@ class CommonConfig:
             exemption_tag_key=env.text("EXEMPTION_TAG_KEY", "opskit:exempt"),
             target_accounts=env.items(
                 "TARGET_ACCOUNTS", item=lambda v: is_account_id(v) or v == "organization"
-                or _PARENT_RE.fullmatch(v) is not None,
+                or re.fullmatch(_PARENT, v) is not None,
                 expected="12-digit account ids, organization, or OU ids, comma-separated"),
             target_regions=env.items(
                 "TARGET_REGIONS", item=lambda v: is_region(v) or v == "all",
@@ -151,6 +152,6 @@ class CommonConfig:
                                      pattern=_ROLE_NAME_RE.pattern),
             alert_topic_arn=topic,
             home_region=home_region,
-            dispatch_queue_url=(env.text("DISPATCH_QUEUE_URL", pattern=_QUEUE_URL_RE.pattern)
+            dispatch_queue_url=(env.text("DISPATCH_QUEUE_URL", pattern=_QUEUE_URL)
                                 if env.raw("DISPATCH_QUEUE_URL") else None),
         )

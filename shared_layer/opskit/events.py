@@ -71,6 +71,8 @@ def require_field(event: dict[str, Any], field: str, kind: type, expected: str) 
 
 # The schedules the template creates (EventBridge Scheduler, with the Input it sets) and what a
 # classic EventBridge schedule rule sends; a scheduled handler accepts nothing else.
+# The detail-type of the events EventBridge delivers for CloudTrail-recorded calls.
+API_CALL = "AWS API Call via CloudTrail"
 SCHEDULES = frozenset({("aws.scheduler", "Scheduled Run"), ("aws.events", "Scheduled Event")})
 # How far ahead of the Lambda's clock an event may be dated (clock skew); no trigger dates an
 # event in the future, so one dated further ahead was made by hand.

@@ -32,10 +32,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opskit.aws import SessionFactory
-from opskit.cloudtrail import API_CALL, skipped_event
 from opskit.config import CommonConfig
 from opskit.dispatch import worker
-from opskit.events import EventError, Skip, require_object, require_scheduled_event
+from opskit.events import API_CALL, EventError, Skip, require_object, require_scheduled_event
 from opskit.observability import metrics, start_run
 from opskit.runner import Work, run_automation
 
@@ -184,6 +183,9 @@ def automation[C](name: str, *, config: Callable[[], C], triggers: Collection[Tr
             except Skip as skip:
                 if invocation.common is None:
                     raise
+                # Only the CloudTrail-triggered automations skip events: the others never load it.
+                from opskit.cloudtrail import skipped_event  # noqa: PLC0415
+
                 return skipped_event(invocation.common, skip.reason, skip.ids)
 
         handle.opskit_triggers = frozenset(triggers)  # type: ignore[attr-defined]
