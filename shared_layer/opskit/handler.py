@@ -26,10 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from opskit.aws import SessionFactory
 from opskit.config import CommonConfig
@@ -37,6 +36,9 @@ from opskit.dispatch import worker
 from opskit.events import API_CALL, EventError, Skip, require_object, require_scheduled_event
 from opskit.observability import metrics, start_run
 from opskit.runner import Work, run_automation
+
+if TYPE_CHECKING:  # a type only: the handlers never load the module
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
 __all__ = ["Invocation", "Skip", "Trigger", "automation", "read_once", "traced"]
