@@ -20,6 +20,7 @@ from moto.iam.models import iam_backends
 from access_key_auditor import app as auditor_app
 from auto_tagger.app import lambda_handler as tagger_handler
 from deploy_guard.app import lambda_handler as guard_handler
+from iam_policy_guard.app import lambda_handler as iam_guard_handler
 from instance_scheduler.app import lambda_handler
 from opskit.actions import Action, Executor
 from opskit.aws import Target
@@ -381,6 +382,31 @@ def _run_sg() -> dict[str, Any]:
     return result
 
 
+# ---------------------------------------------------------------- IAM policy guard
+def _seed_iam_guard() -> None:
+    """A service role someone gave `*` on `*` "for debugging", as the sample event records; the
+    role asks to be remediated with its own tag."""
+    event = json.loads((EVENTS / "iam_policy_guard" / "put-role-policy.json").read_text())
+    parameters = event["detail"]["requestParameters"]
+    iam = boto3.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"Service": "lambda.amazonaws.com"}}]}
+    iam.create_role(RoleName=parameters["roleName"], AssumeRolePolicyDocument=json.dumps(trust),
+                    Tags=[{"Key": "opskit:iam-guard", "Value": "remediate"}])
+    iam.put_role_policy(RoleName=parameters["roleName"], PolicyName=parameters["policyName"],
+                        PolicyDocument=parameters["policyDocument"])
+
+
+def _run_iam_guard() -> dict[str, Any]:
+    """The PutRolePolicy call arrives: dry run reports the full admin grant; live, the inline
+    policy is deleted and its document kept in the report to put it back."""
+    event = json.loads((EVENTS / "iam_policy_guard" / "put-role-policy.json").read_text())
+    with at_the_time_of(event):
+        result: dict[str, Any] = iam_guard_handler(event, DemoContext())
+    return result
+
+
 # ---------------------------------------------------------------- deployment guard
 class _PipelineAnswers:
     """moto has no CodePipeline job results: a before-call hook takes the answer instead."""
@@ -441,6 +467,9 @@ SCENARIOS: list[Scenario] = [
              "Lambda log group kept forever gets a retention", _seed_cleanup, _run_cleanup),
     Scenario("self_healing", "a CPU alarm reboots web-1; the same alarm 8 minutes later is "
              "refused by the cooldown", _seed_healing, _run_healing),
+    Scenario("iam_policy_guard", "a role is given * on * for debugging: reported, then (the role "
+             "asks for remediation) its inline policy is deleted, the document kept to undo",
+             _seed_iam_guard, _run_iam_guard),
     Scenario("deploy_guard", "a pipeline's post-deployment stage: the error alarm stays OK, "
              "so the job succeeds", _seed_guard, _run_guard),
     Scenario("slack_notifier", "sample alarms, events, log errors and a report, to a fake Slack",

@@ -93,6 +93,7 @@ SAMPLES: dict[str, Sample] = {
         "create-secret.json",
         refusal="RotationError: createSecret planned, nothing changed: DRY_RUN is true"),
     "auto_tagger": Sample("ec2-run-instances.json", quiet=True),
+    "iam_policy_guard": Sample("scheduled-sweep.json"),
     "deploy_guard": Sample("codepipeline-job.json",
                            answered_operations=("PutJobSuccessResult", "PutJobFailureResult",
                                                 "GetJobDetails")),

@@ -23,7 +23,7 @@ MEMBER = ROOT / "member-role.yaml"
 # Automations that act in member accounts (the Slack notifier and the key rotation stay home).
 MEMBER_AUTOMATIONS = ("InstanceScheduler", "AutoTagger", "S3PublicRemediation",
                       "SgOpenPortRemediation", "RdsBackup", "AccessKeyAuditor",
-                      "ResourceCleanup", "SelfHealing")
+                      "ResourceCleanup", "SelfHealing", "IamPolicyGuard")
 HOME_ONLY = {"Report", "ReportEncryption", "TargetAccounts", "DispatchQueue", "DiscoverTargets",
              "Export"}  # exports run in the stack's account only, with its bucket, role and key
 # The template's optional statements that members need too, each behind a member parameter.
@@ -39,6 +39,53 @@ TRANSLATED = {"AccessKeyRotationEnabled": ("RotationFunctionArn", "the stack's o
                                            "AccessKeyRotationFunctionArn", {
     "Sid": "InvokeRotation", "Effect": "Allow", "Action": "lambda:InvokeFunction",
     "Resource": {"Ref": "RotationFunctionArn"}})}
+# Statements about this stack's resources whose member-account form names the member's own:
+# the guard's quarantine attaches the member role's deny-all policy (same name as the stack's),
+# and no other.
+QUARANTINE_NAME = "${OpskitStackName}-quarantine"
+MEMBER_FORMS: dict[tuple[str, str], dict[str, Any]] = {
+    ("IamPolicyGuard", "Quarantine"): {
+        "Sid": "Quarantine", "Effect": "Allow",
+        "Action": ["iam:AttachUserPolicy", "iam:AttachRolePolicy"],
+        "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*"},
+                     {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"}],
+        "Condition": {"ArnEquals": {"iam:PolicyARN": {"Fn::Sub": (
+            "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/" + QUARANTINE_NAME)}}}},
+}
+
+
+def member_resources(automation: str) -> dict[str, Any]:
+    """What an automation needs in the member account besides its statements: the guard's
+    deny-all quarantine policy, and the Deny that keeps it from changing the execution role or
+    any role named like the catalog's."""
+    if automation != "IamPolicyGuard":
+        return {}
+    condition = f"{automation}Enabled"
+    return {
+        "IamPolicyGuardQuarantinePolicy": {
+            "Type": "AWS::IAM::ManagedPolicy", "Condition": condition,
+            "Properties": {
+                "ManagedPolicyName": {"Fn::Sub": QUARANTINE_NAME},
+                "Description": "opskit iam_policy_guard quarantine - denies every action to the "
+                               "principal it is attached to",
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Sid": "Quarantined", "Effect": "Deny", "Action": "*",
+                    "Resource": "*"}]}}},
+        "IamPolicyGuardOwnRole": {
+            "Type": "AWS::IAM::RolePolicy", "Condition": condition,
+            "Properties": {
+                "RoleName": {"Ref": "ExecutionRole"},
+                "PolicyName": "opskit-IamPolicyGuard-never-change-own-roles",
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Sid": "NeverChangeCatalogRoles", "Effect": "Deny",
+                    "Action": ["iam:DetachRolePolicy", "iam:DeleteRolePolicy",
+                               "iam:UpdateAssumeRolePolicy", "iam:AttachRolePolicy"],
+                    "Resource": [{"Fn::GetAtt": ["ExecutionRole", "Arn"]}, {"Fn::Sub": (
+                        "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"
+                        "${OpskitStackName}-*")}]}]}}},
+    }
+
+
 ROTATION_FUNCTION_ARN = "^$|^arn:aws[\\w-]*:lambda:[a-z0-9-]+:\\d{12}:function:[\\w-]+$"
 
 
@@ -83,6 +130,9 @@ def member_statements(template: dict[str, Any], automation: str) -> list[dict[st
             continue  # the dispatch queue and the DR key are this stack's own
         if statement.get("Sid") in HOME_ONLY:
             continue  # the stack's own resources
+        if (automation, statement.get("Sid")) in MEMBER_FORMS:
+            kept.append(MEMBER_FORMS[(automation, statement["Sid"])])
+            continue
         if _names(statement) - SHARED_PARAMETERS:
             continue  # about a resource of this stack (the export role and key)
         kept.append(statement)
@@ -157,6 +207,7 @@ def render(template: dict[str, Any]) -> dict[str, Any]:
                 "Properties": {"RoleName": {"Ref": "ExecutionRole"},
                                "PolicyName": f"opskit-{automation}-exemption",
                                "PolicyDocument": exemption["Properties"]["PolicyDocument"]}}
+        resources.update(member_resources(automation))
     return {"AWSTemplateFormatVersion": "2010-09-09",
             "Description": "opskit member-account role: deploy as a StackSet to every account "
                            "the automations act in. Generated from template.yaml by "

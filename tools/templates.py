@@ -69,6 +69,8 @@ AUTOMATIONS = (
                dispatch=False, retries=0),
     # A hook or job left unanswered fails its deployment at its timeout: a retry would bake again
     # for nothing (the function answers before it returns, even on an error).
+    Automation("iam_policy_guard", "IamPolicyGuard", "The IAM policy guard failed.",
+               dispatch=False),
     Automation("deploy_guard", "DeployGuard",
                "The deployment guard failed (a hook or job it could not answer).",
                dispatch=False, retries=0),

@@ -33,6 +33,12 @@ class ApiCall:
         return parts[1] if len(parts) >= 3 and parts[0].endswith(":assumed-role") else None
 
     @property
+    def role_account(self) -> str | None:
+        """An assumed-role caller's account (the ARN's account field)."""
+        fields = str(self.identity.get("arn", "")).split(":")
+        return fields[4] if self.role_name is not None and len(fields) >= 6 else None
+
+    @property
     def ids(self) -> dict[str, str]:
         """What identifies the record in logs."""
         return {"event_name": self.event_name, "event_id": self.event_id}
@@ -92,11 +98,13 @@ def record_ids(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"event_name": detail.get("eventName"), "event_id": detail.get("eventID")}
 
 
-def not_actionable(call: ApiCall, own_role_name: str) -> str | None:
+def not_actionable(call: ApiCall, own_role_name: str,
+                   own_account: str | None = None) -> str | None:
     """Why a record must be ignored by any automation reacting to changes, or None.
 
     A failed, dry-run or read-only call changed nothing; a call made by the automation's own role
-    is its own remediation (reacting to it would loop).
+    is its own remediation (reacting to it would loop). With `own_account`, the role is the one
+    of that account only (its full ARN): a role of the same name elsewhere is anyone's.
     """
     if call.error_code is not None:
         return f"the call failed ({call.error_code})"
@@ -104,7 +112,7 @@ def not_actionable(call: ApiCall, own_role_name: str) -> str | None:
         return "a dry-run call"
     if call.read_only:
         return "a read-only call"
-    if call.role_name == own_role_name:
+    if call.role_name == own_role_name and own_account in (None, call.role_account):
         return "made by this automation's own role"
     return None
 
@@ -117,7 +125,7 @@ def skipped_event(config: CommonConfig, why: str, ids: Mapping[str, Any]) -> dic
 
 
 def read_call(event: Mapping[str, Any], *, own_role_name: str, handled: Collection[str],
-              unhandled: str) -> ApiCall:
+              unhandled: str, own_account: str | None = None) -> ApiCall:
     """The record to act on. Otherwise `Skip` with the reason: a malformed
     record (logged: raising an error would only make EventBridge deliver it again), a call that
     changed nothing or was the automation's own, or a call the automation does not handle
@@ -128,7 +136,7 @@ def read_call(event: Mapping[str, Any], *, own_role_name: str, handled: Collecti
     except EventError as exc:
         logger.warning("malformed CloudTrail event", extra={"error": str(exc), **ids})
         raise Skip(f"malformed: {exc}", ids) from None
-    why = not_actionable(call, own_role_name)
+    why = not_actionable(call, own_role_name, own_account)
     if why is None and call.event_name not in handled:
         why = unhandled.format(name=call.event_name)
     if why is not None:
