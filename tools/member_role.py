@@ -191,15 +191,20 @@ def render(template: dict[str, Any]) -> dict[str, Any]:
                                               "AllowedValues": ["true", "false"]}
         conditions[f"{automation}Enabled"] = {
             "Fn::Equals": [{"Ref": f"Enable{automation}"}, "true"]}
+        # What an automation may do is a managed policy (6,144 characters each, 10 attached to
+        # a role): one role's inline policies may not exceed 10,240 characters together, which
+        # the automations' grants do. Only the exemption Denies stay inline, and each grant
+        # waits for its Deny, so the role is never allowed what the Deny forbids.
+        exemption = template["Resources"].get(f"{automation}Exemption")
         resources[f"{automation}Policy"] = {
-            "Type": "AWS::IAM::RolePolicy",
+            "Type": "AWS::IAM::ManagedPolicy",
             "Condition": f"{automation}Enabled",
-            "Properties": {"RoleName": {"Ref": "ExecutionRole"},
-                           "PolicyName": f"opskit-{automation}",
+            **({"DependsOn": f"{automation}Exemption"} if exemption is not None else {}),
+            "Properties": {"Roles": [{"Ref": "ExecutionRole"}],
+                           "Description": f"opskit {automation}: what it may do in this account",
                            "PolicyDocument": {"Version": "2012-10-17",
                                               "Statement": member_statements(template,
                                                                              automation)}}}
-        exemption = template["Resources"].get(f"{automation}Exemption")
         if exemption is not None:
             resources[f"{automation}Exemption"] = {
                 "Type": "AWS::IAM::RolePolicy",
