@@ -93,7 +93,8 @@ SHARED_ARNS = {
 }
 # The root's parameters every automation reads (through Globals) or uses (log groups, e-mail).
 COMMON_PARAMETERS = ("DryRun", "ExemptionTagKey", "TargetAccounts", "TargetRegions",
-                     "AssumeRoleName", "AlertEmail", "LogRetentionDays", "LogLevel", "Tracing")
+                     "AssumeRoleName", "AlertEmail", "LogRetentionDays", "LogLevel", "Tracing",
+                     "ColdStartMetric")
 
 
 # What every function of the catalog shares (the root template has no function of its own).
@@ -112,6 +113,7 @@ GLOBALS = """  Function:
         POWERTOOLS_METRICS_NAMESPACE: Opskit
         LOG_LEVEL: !Ref LogLevel
         TRACING: !Ref Tracing
+        COLD_START_METRIC: !Ref ColdStartMetric
         DRY_RUN: !Ref DryRun
         EXEMPTION_TAG_KEY: !Ref ExemptionTagKey
         TARGET_ACCOUNTS: !Ref TargetAccounts

@@ -25,6 +25,11 @@ from slack_notifier.renderers import Incoming
 from slack_notifier.settings import AUTOMATION, NotifierConfig
 from slack_notifier.sources import from_direct_event, from_sqs_body, is_sqs_batch
 
+# The notifier's own custom metric (dimension `automation`), only when a notice failed: its
+# delivery alarm watches it. Deliveries are counted by Lambda's Invocations and the log lines.
+NOTICES_FAILED = "NoticesFailed"
+METRIC_NAMES = (NOTICES_FAILED,)
+
 webhook_store = WebhookStore()
 http: HttpSession = WebhookSession()  # reused across warm invocations: one TLS handshake
 
@@ -124,9 +129,8 @@ def deliver_batch(notifier: Notifier, records: list[Any],
                 for item in response["batchItemFailures"]]
     delivered = sum(1 for problem in outcomes.values() if problem is None)
     problems = [problem for problem in outcomes.values() if problem is not None]
-    metrics.add_metric(name="NoticesDelivered", unit=MetricUnit.Count, value=delivered)
     if failures:
-        metrics.add_metric(name="NoticesFailed", unit=MetricUnit.Count, value=len(failures))
+        metrics.add_metric(name=NOTICES_FAILED, unit=MetricUnit.Count, value=len(failures))
     if failures and not delivered:
         raise DeliveryFailedError(f"none of the {len(failures)} record(s) could be delivered, "
                                   f"first: {problems[0]}; SQS will retry them")
@@ -143,9 +147,8 @@ def deliver_direct(notifier: Notifier, incomings: list[Incoming]) -> dict[str, A
         except Exception as exc:
             logger.exception("notice not delivered")
             problems.append(str(exc))
-    metrics.add_metric(name="NoticesDelivered", unit=MetricUnit.Count, value=len(delivered))
     if problems:
-        metrics.add_metric(name="NoticesFailed", unit=MetricUnit.Count, value=len(problems))
+        metrics.add_metric(name=NOTICES_FAILED, unit=MetricUnit.Count, value=len(problems))
         raise DeliveryFailedError(f"{len(problems)} of {len(incomings)} notice(s) could not be "
                                   f"delivered, first: {problems[0]}")
     return {"delivered": delivered}

@@ -157,6 +157,26 @@ def traced(name: str, handler: LambdaHandler) -> LambdaHandler:
     return captured
 
 
+def cold_start_metric_on() -> bool:
+    """Whether Powertools' ColdStart metric is emitted (the stack's ColdStartMetric, off by
+    default: a custom metric per function costs more than the REPORT lines' Init Duration, which
+    records every cold start anyway)."""
+    return os.environ.get("COLD_START_METRIC", "") == "true"
+
+
+def _with_metrics(handler: LambdaHandler) -> LambdaHandler:
+    """`handler` flushing its metrics when it returns, with the cold start when asked for."""
+    with_cold_start: LambdaHandler = metrics.log_metrics(capture_cold_start_metric=True)(handler)
+    without: LambdaHandler = metrics.log_metrics(handler)
+
+    @wraps(handler)
+    def flushed(event: Any, context: Any) -> dict[str, Any]:
+        chosen = with_cold_start if cold_start_metric_on() else without
+        return chosen(event, context)
+
+    return flushed
+
+
 def automation[C](name: str, *, config: Callable[[], C], triggers: Collection[Trigger],
                common: Callable[[C], CommonConfig] | None = None, dispatch: bool = False,
                log_event: bool = False) -> Callable[[Body[C]], LambdaHandler]:
@@ -194,7 +214,7 @@ def automation[C](name: str, *, config: Callable[[], C], triggers: Collection[Tr
         handler: LambdaHandler = handle
         if dispatch:
             handler = worker(name)(handler)
-        handler = metrics.log_metrics(capture_cold_start_metric=True)(handler)
+        handler = _with_metrics(handler)
         handler = traced(name, handler)
         wrapped: LambdaHandler = logger.inject_lambda_context(log_event=log_event)(handler)
         return wrapped

@@ -18,12 +18,14 @@ logger = Logger(child=True)
 # Powertools keeps metrics in class attributes, so this instance feeds the handler's log_metrics.
 metrics = Metrics()
 
-_STATUS_METRIC = {
-    "done": "ActionsDone",
-    "planned": "ActionsPlanned",
-    "skipped": "ActionsSkipped",
-    "failed": "ActionsFailed",
-}
+# The custom metrics every automation emits (dimension `automation`), each only when not zero.
+# Counts by status are in the report and in each action's log line (a Logs Insights query gives
+# them); a metric each would cost a custom metric per status and automation. The failure
+# signals stay metrics of their own, to alarm on.
+ACTIONS = "Actions"  # every outcome of a run: done, planned, skipped and failed
+ACTIONS_FAILED = "ActionsFailed"
+TARGETS_FAILED = "TargetsFailed"
+METRIC_NAMES = (ACTIONS, ACTIONS_FAILED, TARGETS_FAILED)
 
 
 def start_run(automation: str) -> None:
@@ -42,12 +44,15 @@ def record_outcome(outcome: Outcome) -> None:
 
 
 def record_counts(counts: dict[str, int]) -> None:
-    """One metric value per status and target (not per action: EMF holds 100 values a metric)."""
-    for status, number in counts.items():
-        if number:
-            metrics.add_metric(name=_STATUS_METRIC[status], unit=MetricUnit.Count, value=number)
+    """One value per target (not per action: EMF holds 100 values a metric): every action,
+    and the failed ones apart."""
+    total = sum(counts.values())
+    if total:
+        metrics.add_metric(name=ACTIONS, unit=MetricUnit.Count, value=total)
+    if counts.get("failed"):
+        metrics.add_metric(name=ACTIONS_FAILED, unit=MetricUnit.Count, value=counts["failed"])
 
 
 def record_target_failure(account: str, region: str, error: str) -> None:
     logger.error("target failed", extra={"account": account, "region": region, "error": error})
-    metrics.add_metric(name="TargetsFailed", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=TARGETS_FAILED, unit=MetricUnit.Count, value=1)

@@ -38,7 +38,8 @@ def test_run_reports_per_target_and_isolates_failures(api_calls: ApiCalls,
     assert reports[OTHER]["severity"] == "critical"
     assert reports[OTHER]["error"] == "RuntimeError: AccessDenied on DescribeInstances"
     assert api_calls.of("sns", "Publish") == 2
-    assert metrics.metric_set["ActionsDone"]["Value"] == [1]
+    assert metrics.metric_set["Actions"]["Value"] == [1]
+    assert "ActionsFailed" not in metrics.metric_set  # only when an action failed
     assert metrics.metric_set["TargetsFailed"]["Value"] == [1]
     assert metrics.dimension_set["automation"] == "demo"
 
