@@ -102,6 +102,7 @@ class Assumptions:
     regions: int = 1
     dispatch: bool = False  # DispatchMode=sqs
     cold_start_metric: bool = False  # ColdStartMetric
+    function_error_alarms: bool = False  # FunctionErrorAlarms
     # Events that invoke an automation, a month, per 1,000 resources (CloudTrail calls matched
     # by its rules, alarms entering ALARM, AWS events forwarded to the notifier).
     events_per_1000: Mapping[str, float] = field(default_factory=lambda: {
@@ -584,9 +585,19 @@ def model(facts: CatalogFacts, measured: Mapping[str, Mapping[str, Run]],
     return Costs(Bill(items), shares, alone, enabled)
 
 
+def template_overrides(assumptions: Assumptions) -> dict[str, str]:
+    """The stack parameters the assumptions set (the others at their defaults)."""
+    overrides: dict[str, str] = {}
+    if assumptions.dispatch:
+        overrides["DispatchMode"] = "sqs"
+    if assumptions.function_error_alarms:
+        overrides["FunctionErrorAlarms"] = "true"
+    return overrides
+
+
 def costs_at_defaults(assumptions: Assumptions = ASSUMPTIONS, path: Path = MEASURED) -> Costs:
-    overrides = {"DispatchMode": "sqs"} if assumptions.dispatch else None
-    return model(read_templates(overrides), load_measured(path), assumptions)
+    return model(read_templates(template_overrides(assumptions)), load_measured(path),
+                 assumptions)
 
 
 # ---------------------------------------------------------------------------------- measuring
@@ -825,9 +836,10 @@ def report(costs: Costs, measured: Mapping[str, Mapping[str, Run]]) -> str:
         ("DispatchMode=sqs, 10 accounts x 2 regions", replace(a, dispatch=True, accounts=10,
                                                               regions=2)),
         ("ColdStartMetric=true", replace(a, cold_start_metric=True)),
+        ("FunctionErrorAlarms=true", replace(a, function_error_alarms=True)),
     ]:
-        other = model(read_templates({"DispatchMode": "sqs"} if variant.dispatch else None),
-                      measured, variant).catalog.total
+        other = model(read_templates(template_overrides(variant)), measured,
+                      variant).catalog.total
         lines.append(f"- {label}: {_usd(other)} a month ({_usd(other - base)} more).")
     lines += [
         "- Per resource: Lambda time and log bytes of the sweeps grow linearly with the "

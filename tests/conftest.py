@@ -325,15 +325,7 @@ def webhook_posts_through_responses(request: pytest.FixtureRequest,
     (against a local server), as the built artifact's test does."""
     if request.node.get_closest_marker("webhook_transport"):
         return
-    import requests
+    from slack_notifier.delivery import WebhookSession
+    from tests.slack_notifier.helpers import post_through_requests
 
-    from slack_notifier.delivery import WebhookSession, encode_json
-
-    session = requests.Session()
-
-    def post(_self: WebhookSession, url: str, *, json: Any,
-             timeout: tuple[float, float]) -> requests.Response:
-        return session.post(url, data=encode_json(json), timeout=timeout,
-                            headers={"Content-Type": "application/json"})
-
-    monkeypatch.setattr(WebhookSession, "post", post)
+    monkeypatch.setattr(WebhookSession, "post", post_through_requests())

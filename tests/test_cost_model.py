@@ -67,16 +67,24 @@ def test_one_key_in_the_catalog_and_every_failure_signal_alarmed() -> None:
     assert FACTS.shared_keys == 1
     assert all(facts.composed.keys == 0 for facts in FACTS.automations)
     assert FACTS.shared_alarms == 1  # the dead-letter queue's depth
-    for facts in FACTS.automations:
-        # its function's Errors alarm, in the catalog and alone (with its own DLQ alarm)
-        assert facts.composed.alarms >= len(facts.composed.functions)
+    with_errors_alarms = cost_model.read_templates({"FunctionErrorAlarms": "true"})
+    for facts, with_errors in zip(FACTS.automations, with_errors_alarms.automations,
+                                  strict=True):
+        # alone, the dead-letter queue's alarm of its own
         assert facts.alone.alarms == facts.composed.alarms + 1
         assert facts.alone.keys == 1
+        # its function's Errors alarm: kept by the key rotation and the notifier, the others'
+        # with FunctionErrorAlarms=true (their failures page through the dead-letter queue)
+        assert with_errors.composed.alarms >= len(facts.composed.functions)
+        if facts.name in {"access_key_rotation", "slack_notifier"}:
+            assert facts.composed.alarms >= len(facts.composed.functions)
+        else:
+            assert with_errors.composed.alarms == facts.composed.alarms + 1
 
 
 def test_scaling_is_monotonic() -> None:
     def total(assumptions: Assumptions) -> float:
-        overrides = {"DispatchMode": "sqs"} if assumptions.dispatch else None
+        overrides = cost_model.template_overrides(assumptions)
         measured = cost_model.load_measured()
         return cost_model.model(cost_model.read_templates(overrides), measured,
                                 assumptions).catalog.total
@@ -89,6 +97,7 @@ def test_scaling_is_monotonic() -> None:
     assert base < more_regions < more_accounts
     assert base < total(replace(ASSUMPTIONS, dispatch=True))
     assert base < total(replace(ASSUMPTIONS, cold_start_metric=True))
+    assert base < total(replace(ASSUMPTIONS, function_error_alarms=True))
 
 
 def test_the_report_states_each_target_check_and_the_prices() -> None:

@@ -62,7 +62,11 @@ def test_every_function_has_its_own_role_condition_logs_and_alarm(name: str) -> 
     stem = name.removesuffix("Function")
     assert RESOURCES[f"{stem}LogGroup"]["Condition"] == condition
     assert RESOURCES[f"{stem}LogGroup"]["Properties"]["KmsKeyId"] == {"GetAtt": "AlertKey.Arn"}
-    assert RESOURCES[f"{stem}ErrorsAlarm"]["Condition"] == condition
+    # its Errors alarm: with the function, or (FunctionErrorAlarms) with the function and the
+    # stack's choice, each automation's own condition in the catalog
+    errors = RESOURCES[f"{stem}ErrorsAlarm"]["Condition"]
+    assert errors == condition or DOC["Conditions"][errors] == {"And": [
+        {"Condition": condition}, {"Equals": [{"Ref": "FunctionErrorAlarms"}, "true"]}]}
 
 
 def test_secrets_are_passed_by_reference_only() -> None:

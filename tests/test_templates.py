@@ -128,6 +128,67 @@ def test_sam_keeps_the_composed_branch_of_every_shared_reference(
                    {"Ref": "DeadLetterQueueArn"}]}
 
 
+ALERT_TOPIC = {"Fn::If": ["OwnAlerts", {"Ref": "AlertTopic"}, {"Ref": "AlertTopicArn"}]}
+
+
+def _watches_the_dead_letter_queue(alarm: dict[str, Any], topic: Any) -> None:
+    assert alarm["Type"] == "AWS::CloudWatch::Alarm"
+    properties = alarm["Properties"]
+    assert (properties["Namespace"], properties["MetricName"]) == (
+        "AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert properties["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": "DeadLetterQueue.QueueName"}}]
+    assert (properties["Threshold"], properties["ComparisonOperator"]) == (
+        0, "GreaterThanThreshold")
+    assert properties["AlarmActions"] == [topic]
+
+
+@pytest.mark.parametrize("automation", AUTOMATIONS, ids=lambda a: a.folder)
+def test_every_failure_pages_with_or_without_the_errors_alarm(
+        automation: templates.Automation) -> None:
+    """A function's Errors alarm is unconditional when a failure can miss the dead-letter queue
+    (invoked synchronously, or fed by a queue of its own); otherwise it is FunctionErrorAlarms'
+    choice, and every failed invocation goes to the dead-letter queue, whose alarm pages, in
+    the catalog and deployed alone."""
+    nested = load(templates.template_path(automation))
+    resources, conditions = nested["Resources"], nested["Conditions"]
+    alarm = resources[f"{automation.prefix}ErrorsAlarm"]
+    assert alarm["Properties"]["MetricName"] == "Errors"
+    assert alarm["Properties"]["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": f"{automation.prefix}Function"}}]
+    assert alarm["Properties"]["AlarmActions"] == [ALERT_TOPIC]
+    if not automation.dead_lettered:
+        assert automation.retries is None or automation.queue_fed
+        assert "Condition" not in alarm
+        assert "ErrorsAlarm" not in conditions  # unused, it would be a template error
+        return
+    assert alarm["Condition"] == "ErrorsAlarm"
+    assert conditions["ErrorsAlarm"] == {"Fn::Equals": [{"Ref": "FunctionErrorAlarms"}, "true"]}
+    destination = resources[f"{automation.prefix}FailureDestination"]
+    assert destination["Type"] == "AWS::Lambda::EventInvokeConfig"
+    assert "Condition" not in destination
+    assert destination["Properties"]["FunctionName"] == {"Ref": f"{automation.prefix}Function"}
+    assert destination["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::If": ["OwnDeadLetters", {"Fn::GetAtt": "DeadLetterQueue.Arn"},
+                   {"Ref": "DeadLetterQueueArn"}]}
+    # alone: its own queue and alarm
+    assert resources["DeadLetterQueue"]["Condition"] == "OwnDeadLetters"
+    assert resources["DeadLetterQueueAlarm"]["Condition"] == "OwnDeadLetters"
+    _watches_the_dead_letter_queue(resources["DeadLetterQueueAlarm"], ALERT_TOPIC)
+    # composed: the root's queue, passed in, and its alarm
+    passed = ROOT_DOC["Resources"][automation.prefix]["Properties"]["Parameters"]
+    assert passed["DeadLetterQueueArn"] == {"Fn::GetAtt": "DeadLetterQueue.Arn"}
+    assert "Condition" not in ROOT_DOC["Resources"]["DeadLetterQueueAlarm"]
+    _watches_the_dead_letter_queue(ROOT_DOC["Resources"]["DeadLetterQueueAlarm"],
+                                   {"Ref": "AlertTopic"})
+
+
+def test_only_the_functions_a_failure_can_miss_the_queue_from_keep_their_errors_alarm() -> None:
+    kept = sorted(a.folder for a in AUTOMATIONS if not a.dead_lettered)
+    assert kept == ["access_key_rotation", "slack_notifier"]
+    assert ROOT_DOC["Parameters"]["FunctionErrorAlarms"]["Default"] == "false"
+
+
 # The longest name the opskit stack may have (docs/opskit.md, Templates): its schedules are
 # named `<stack>-<what>`, and EventBridge Scheduler takes names of up to 64 characters.
 MAX_STACK_NAME = 35

@@ -83,6 +83,24 @@ def _resolve(value: Any, style: str) -> Any:
     return value
 
 
+def _renamed(value: Any, renamed: dict[str, str], style: str) -> Any:
+    """`value` with its references to the conditions in `renamed` (!Condition, !If) renamed."""
+    if not renamed:
+        return value
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (key, item), = value.items()
+            if key == "Condition" and isinstance(item, str):
+                return {key: renamed.get(item, item)}
+            if key == _function(style, "If") and isinstance(item, list) and item[:1]:
+                return {key: [renamed.get(item[0], item[0]),
+                              *(_renamed(i, renamed, style) for i in item[1:])]}
+        return {key: _renamed(item, renamed, style) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_renamed(item, renamed, style) for item in value]
+    return value
+
+
 def applications(root: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The root's automations: logical id -> its AWS::Serverless::Application."""
     return {name: resource for name, resource in root["Resources"].items()
@@ -95,21 +113,33 @@ def catalog(load: Callable[[Path], dict[str, Any]], style: str = "long") -> dict
     merged: dict[str, Any] = {section: dict(root.get(section) or {}) for section in
                               ("Parameters", "Conditions", "Resources", "Outputs")}
     merged["Metadata"] = root.get("Metadata", {})
-    for application in applications(root).values():
-        nested = load(ROOT / application["Properties"]["Location"])
-        enabled = application["Condition"]
+    nested_templates = {name: load(ROOT / application["Properties"]["Location"])
+                        for name, application in applications(root).items()}
+    # A condition several automations' templates define (ErrorsAlarm) is each one's own in the
+    # catalog: <Application><Condition>, under that automation's Enable<X> condition.
+    defined: dict[str, int] = {}
+    for nested in nested_templates.values():
+        for name in nested.get("Conditions") or {}:
+            defined[name] = defined.get(name, 0) + 1
+    for application_name, nested in nested_templates.items():
+        enabled = root["Resources"][application_name]["Condition"]
+        renamed = {name: f"{application_name}{name}" for name in nested.get("Conditions") or {}
+                   if defined[name] > 1 and name not in OWN_CONDITIONS | ROOT_WINS}
         for name, parameter in nested.get("Parameters", {}).items():
             if name not in PASSED:
                 merged["Parameters"].setdefault(name, parameter)
         for name, condition in nested.get("Conditions", {}).items():
             if name not in OWN_CONDITIONS and name not in ROOT_WINS:
                 # Composed, the automation's template exists only while it is enabled.
-                merged["Conditions"][name] = {_function(style, "And"): [
-                    {"Condition": enabled}, _resolve(condition, style)]}
+                merged["Conditions"][renamed.get(name, name)] = {_function(style, "And"): [
+                    {"Condition": enabled}, _renamed(_resolve(condition, style), renamed,
+                                                     style)]}
         for name, resource in nested["Resources"].items():
             if resource.get("Condition") in OWN_CONDITIONS:
                 continue  # created only when the automation is deployed alone
-            resolved = _resolve(resource, style)
+            resolved = _renamed(_resolve(resource, style), renamed, style)
+            if "Condition" in resolved:
+                resolved["Condition"] = renamed.get(resolved["Condition"], resolved["Condition"])
             resolved.setdefault("Condition", enabled)
             merged["Resources"][name] = resolved
         merged.setdefault("Globals", _resolve(nested.get("Globals", {}), style))

@@ -7,8 +7,9 @@ alone, or composed by the root `template.yaml` (an `AWS::Serverless::Application
 - in each automation's template: the shared parameters (the catalog's shared resources, passed
   in by the root, and the settings every automation reads), the conditions that create those
   resources when deployed alone, the `Globals`, the resources created alone (layer, alert key and
-  topic, dead-letter queue and its alarm), the function's log group and Errors alarm, and the
-  dispatch work queue, its dead-letter queue, alarm and mapping (`DispatchMode=sqs`);
+  topic, dead-letter queue and its alarm), the function's log group and Errors alarm (under
+  `FunctionErrorAlarms` where every failure reaches the dead-letter queue), and the dispatch work
+  queue, its dead-letter queue, alarm and mapping (`DispatchMode=sqs`);
 - in the root template: each `AWS::Serverless::Application`, passing every parameter the
   automation's template declares and the root has.
 
@@ -40,6 +41,16 @@ class Automation:
     # Lambda's retries of a failed asynchronous invocation before the dead-letter queue; None
     # for a function only ever invoked synchronously.
     retries: int | None = 2
+    # Whether it reads an SQS event source of its own: a message it fails goes back to that
+    # queue (and on to its redrive), never to the function's failure destination.
+    queue_fed: bool = False
+
+    @property
+    def dead_lettered(self) -> bool:
+        """Whether every failure of its function reaches the dead-letter queue (whose alarm
+        pages): invoked asynchronously only. Its own Errors alarm is then optional
+        (FunctionErrorAlarms); a function invoked synchronously or fed by a queue keeps it."""
+        return self.retries is not None and not self.queue_fed
 
 
 AUTOMATIONS = (
@@ -49,7 +60,7 @@ AUTOMATIONS = (
     Automation("slack_notifier", "SlackNotifier",
                "The alert notifier failed: an invocation where nothing could be delivered (a dead "
                "webhook, an outage) or a bad configuration. Messages are retried, then kept in "
-               "the DLQ.", dispatch=False),
+               "the DLQ.", dispatch=False, queue_fed=True),
     Automation("auto_tagger", "AutoTagger", "The auto-tagger function failed.", dispatch=True),
     Automation("s3_public_remediation", "S3PublicRemediation",
                "The public-S3 remediation function failed.", dispatch=True),
@@ -94,7 +105,7 @@ SHARED_ARNS = {
 # The root's parameters every automation reads (through Globals) or uses (log groups, e-mail).
 COMMON_PARAMETERS = ("DryRun", "ExemptionTagKey", "TargetAccounts", "TargetRegions",
                      "AssumeRoleName", "AlertEmail", "LogRetentionDays", "LogLevel", "Tracing",
-                     "ColdStartMetric")
+                     "ColdStartMetric", "FunctionErrorAlarms")
 
 
 # What every function of the catalog shares (the root template has no function of its own).
@@ -185,7 +196,10 @@ def regions(automation: Automation, root_text: str, nested_text: str = "") -> di
         '  OwnDeadLetters: !Equals [!Ref DeadLetterQueueArn, ""]',
         '  HasAlertEmail: !Not [!Equals [!Ref AlertEmail, ""]]',
         "  OwnAlertsWithEmail: !And [!Condition OwnAlerts, !Condition HasAlertEmail]",
-        *(['  OwnName: !Equals [!Ref CatalogStackName, ""]'] if named else [])])
+        *(['  OwnName: !Equals [!Ref CatalogStackName, ""]'] if named else []),
+        # only where an Errors alarm uses it: an unused condition is a template error
+        *(['  ErrorsAlarm: !Equals [!Ref FunctionErrorAlarms, "true"]']
+          if automation.dead_lettered else [])])
     own = [
         _own(resources["OpskitLayer"], "OwnLayer").replace(
             "ContentUri: shared_layer/", "ContentUri: ../../shared_layer/"),
@@ -200,6 +214,9 @@ def regions(automation: Automation, root_text: str, nested_text: str = "") -> di
         _own(resources["DeadLetterQueuePolicy"], "OwnDeadLetters"),
         rewrite_shared(_own(resources["DeadLetterQueueAlarm"], "OwnDeadLetters")),
     ]
+    # A failure that reaches the dead-letter queue pages through its alarm (the record names the
+    # function and carries the error): the function's own Errors alarm only on request.
+    errors_condition = "\n    Condition: ErrorsAlarm" if automation.dead_lettered else ""
     observability = f"""  {p}LogGroup:
     Type: AWS::Logs::LogGroup
     Properties:
@@ -208,7 +225,7 @@ def regions(automation: Automation, root_text: str, nested_text: str = "") -> di
       KmsKeyId: {_shared("AlertKey")}
 
   {p}ErrorsAlarm:
-    Type: AWS::CloudWatch::Alarm
+    Type: AWS::CloudWatch::Alarm{errors_condition}
     Properties:
       AlarmDescription: >-
         {automation.errors}

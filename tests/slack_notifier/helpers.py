@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -18,6 +19,23 @@ TEAMS_SECURITY_URL = TEAMS_URL.replace("0f3c2a9e8b7d4c1aa5e6f7081920a1b2",
 SECRET_NAME = "opskit/slack-webhooks"
 # Time the fake clock spent in `time.sleep` (the delivery retries' waits).
 slept: list[float] = []
+
+
+def post_through_requests() -> Callable[..., Any]:
+    """A `WebhookSession.post` that sends the very same bytes through `requests`, where
+    `responses` answers (the notifier's own transport is urllib3)."""
+    import requests
+
+    from slack_notifier.delivery import WebhookSession, encode_json
+
+    session = requests.Session()
+
+    def post(_self: WebhookSession, url: str, *, json: Any,
+             timeout: tuple[float, float]) -> requests.Response:
+        return session.post(url, data=encode_json(json), timeout=timeout,
+                            headers={"Content-Type": "application/json"})
+
+    return post
 
 
 def sent() -> list[tuple[str, dict[str, Any]]]:
