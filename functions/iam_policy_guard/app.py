@@ -12,6 +12,7 @@ from iam_policy_guard.guard import (
     check_inline,
     check_policy_version,
     check_principal,
+    check_together,
     check_trust,
     guarded,
     report_root_key,
@@ -38,9 +39,11 @@ def _check(change: IamChange, reader: IamReader, executor: Executor, config: Gua
         case "PutUserPolicy" | "PutRolePolicy" | "PutGroupPolicy" if kind is not None:
             check_inline(reader, executor, config, kind=kind, name=name,
                          policy_name=str(change.policy_name))
+            check_together(reader, executor, config, kind, name)
         case "AttachUserPolicy" | "AttachRolePolicy" | "AttachGroupPolicy" if kind is not None:
             check_attachment(reader, executor, config, kind=kind, name=name,
                              policy_arn=str(change.policy_arn))
+            check_together(reader, executor, config, kind, name)
         case "UpdateAssumeRolePolicy" | "CreateRole":
             check_trust(reader, executor, config, name, account)
         case "CreateUser":
@@ -53,6 +56,9 @@ def _check(change: IamChange, reader: IamReader, executor: Executor, config: Gua
             check_principal(reader, executor, config, kind, name)
         case event if event in TAG_CALLS and kind is not None:
             report_tag_change(executor, config, account, kind=kind, name=name,
+                              event_name=event, keys=guard_tags(change, config))
+        case event if event in TAG_CALLS and change.policy_arn is not None:
+            report_tag_change(executor, config, account, kind="policy", name=change.policy_arn,
                               event_name=event, keys=guard_tags(change, config))
 
 

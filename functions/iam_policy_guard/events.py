@@ -12,7 +12,8 @@ from opskit.events import EventError, is_identifier
 
 BOUNDARY_CALLS = frozenset({"DeleteUserPermissionsBoundary", "DeleteRolePermissionsBoundary",
                             "PutUserPermissionsBoundary", "PutRolePermissionsBoundary"})
-TAG_CALLS = frozenset({"TagUser", "TagRole", "UntagUser", "UntagRole"})
+POLICY_TAG_CALLS = frozenset({"TagPolicy", "UntagPolicy"})
+TAG_CALLS = frozenset({"TagUser", "TagRole", "UntagUser", "UntagRole", *POLICY_TAG_CALLS})
 CALLS = frozenset({
     "CreatePolicy", "CreatePolicyVersion", "SetDefaultPolicyVersion",
     "PutUserPolicy", "PutRolePolicy", "PutGroupPolicy",
@@ -20,7 +21,7 @@ CALLS = frozenset({
     "UpdateAssumeRolePolicy", "CreateRole", "CreateUser", "AddUserToGroup", "CreateAccessKey",
     # A boundary lifted or replaced: what the principal holds is no longer bounded.
     *BOUNDARY_CALLS,
-    # The guard's own tags (exemption, mode) written or removed on a principal.
+    # The guard's own tags (exemption, mode) written or removed on a principal or a policy.
     *TAG_CALLS,
 })
 _KIND: dict[str, Kind] = {"User": "user", "Role": "role", "Group": "group"}
@@ -96,6 +97,9 @@ def iam_change(call: ApiCall) -> IamChange:
             return IamChange(name, "role", _field(call, "roleName", "a role name"))
         case "CreateUser":
             return IamChange(name, "user", _field(call, "userName", "a user name"))
+        case name if name in POLICY_TAG_CALLS:
+            return IamChange(name, policy_arn=_field(call, "policyArn", "a policy ARN"),
+                             tag_keys=_tag_keys(call))
         case name if name in BOUNDARY_CALLS | TAG_CALLS:
             kind = "user" if "User" in name else "role"
             return IamChange(name, kind, _field(call, f"{kind}Name", f"a {kind} name"),

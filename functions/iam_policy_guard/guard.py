@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import Any, Literal, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -16,6 +16,7 @@ from iam_policy_guard.planner import (
     CHANGES,
     REPORT,
     Decision,
+    Detach,
     Kind,
     Principal,
     Quarantine,
@@ -38,7 +39,6 @@ from iam_policy_guard.rules import (
     attachment_findings,
     combined_findings,
     denies_everything,
-    deny_only,
     is_administrator_access,
     is_aws_managed,
     permission_findings,
@@ -60,9 +60,39 @@ def trust_context(config: GuardConfig, account: str) -> TrustContext:
     return TrustContext(account, config.allowed_accounts, config.organization_id)
 
 
-def scope_of(reader: IamReader, config: GuardConfig) -> Scope:
-    """The analysis reads the policies iam:PolicyARN names; the guard's own tags are protected."""
-    return Scope(reader.policy_document, (config.common.exemption_tag_key, config.mode_tag_key))
+def scope_of(reader: IamReader, config: GuardConfig, holder: Principal | None = None) -> Scope:
+    """The analysis reads the policies iam:PolicyARN names and what a principal named by its
+    ARN holds; the guard's own tags are protected; `holder` holds the document judged."""
+    tags = (config.common.exemption_tag_key, config.mode_tag_key)
+    return Scope(reader.policy_document, tags, holder.arn if holder is not None else None,
+                 partial(_named_admin, reader, config, {}))
+
+
+def _named_admin(reader: IamReader, config: GuardConfig,
+                 known: dict[tuple[str, str], bool | None], kind: str, name: str) -> bool | None:
+    """Whether the named principal holds admin-level permissions (a critical finding in one of
+    its policies or in them together, a user's groups' included); False when it does not
+    exist, None when it cannot be read."""
+    if (kind, name) in known:
+        return known[(kind, name)]
+    known[(kind, name)] = None
+    result: bool | None
+    try:
+        principal = reader.principal(cast(Kind, kind), name)
+        if principal is None:
+            result = False
+        else:
+            scope = Scope(reader.policy_document,
+                          (config.common.exemption_tag_key, config.mode_tag_key), principal.arn)
+            documents = principal_policies(reader, config, principal)
+            findings = [f for _, document in documents
+                        for f in permission_findings(document, scope)]
+            findings += combined_findings(documents, scope)
+            result = any(f.rule.severity == "critical" for f in findings)
+    except (ClientError, BotoCoreError, PolicyError):
+        result = None
+    known[(kind, name)] = result
+    return result
 
 
 def handle(subject: Subject, reader: IamReader, executor: Executor, config: GuardConfig,
@@ -85,15 +115,20 @@ def handle(subject: Subject, reader: IamReader, executor: Executor, config: Guar
     if change is None:
         executor.run([action], lambda _: None)
         return
-    if not config.common.dry_run and executor.exemption(action.tags) is None:
-        if isinstance(change, Quarantine) and recheck is not None:
-            why = _decided_again(decision, executor, config, recheck)
-        else:
-            why = changed_since_read(reader, change)
-        if why is not None:
-            executor.skip(action, f"changed since it was read, nothing written: {why}")
-            return
+    if executor.exemption(action.tags) is None:
+        if not config.common.dry_run:
+            if isinstance(change, Quarantine) and recheck is not None:
+                why = _decided_again(decision, executor, config, recheck)
+            else:
+                why = changed_since_read(reader, change)
+            if why is None and isinstance(change, Detach) and recheck is not None:
+                # Still attached is not enough: the policy itself may have been fixed.
+                why = _decided_again(decision, executor, config, recheck, subject)
+            if why is not None:
+                executor.skip(action, f"changed since it was read, nothing written: {why}")
+                return
         if isinstance(change, Quarantine):
+            # Read only: a dry run plans what a live run would do, refusal included.
             unsafe = quarantine_policy_unsafe(reader, change.policy_arn)
             if unsafe is not None:
                 executor.fail(action, unsafe)
@@ -103,15 +138,22 @@ def handle(subject: Subject, reader: IamReader, executor: Executor, config: Guar
 
 
 def _decided_again(decision: Decision, executor: Executor, config: GuardConfig,
-                   recheck: Recheck) -> str | None:
+                   recheck: Recheck, subject: Subject | None = None) -> str | None:
     fresh = recheck()
     if fresh is None:
         return "nothing dangerous is left (the grant or the principal is gone)"
+    if subject is not None and _rule_ids(fresh) != _rule_ids(subject):
+        return (f"the findings are now {', '.join(sorted(_rule_ids(fresh)))}, not "
+                f"{', '.join(sorted(_rule_ids(subject)))}")
     again = decide(fresh, config)
     if again.change != decision.change:
         return f"now decided {again.action.action}: {again.skip or again.fail or 'no change'}"
     exempt = executor.exemption(again.action.tags)
     return None if exempt is None else f"the principal is now {exempt}"
+
+
+def _rule_ids(subject: Subject) -> set[str]:
+    return {finding.rule.id for finding in subject.findings}
 
 
 def quarantine_policy_unsafe(reader: IamReader, policy_arn: str) -> str | None:
@@ -121,9 +163,10 @@ def quarantine_policy_unsafe(reader: IamReader, policy_arn: str) -> str | None:
     version = reader.default_version(policy_arn)
     if version is None:
         return f"quarantine policy {policy_arn} does not exist: nothing attached"
-    if not deny_only(reader.version_document(policy_arn, version)):
-        return (f"quarantine policy {policy_arn} (default version {version}) allows something: "
-                "not attached, it would grant it (restore its deny-all version)")
+    if not denies_everything(reader.version_document(policy_arn, version)):
+        return (f"quarantine policy {policy_arn} (default version {version}) is not deny-only "
+                "with an unconditional Deny * on *: not attached, it would grant what it allows "
+                "or leave the principal its permissions (restore its deny-all version)")
     return None
 
 
@@ -148,7 +191,7 @@ def _inline_now(reader: IamReader, config: GuardConfig, kind: Kind, name: str,
     document = reader.inline_policy(kind, name, policy_name) if principal else None
     if principal is None or document is None:
         return None
-    findings = permission_findings(document, scope_of(reader, config))
+    findings = permission_findings(document, scope_of(reader, config, principal))
     return inline_subject(principal, policy_name, document, findings) if findings else None
 
 
@@ -159,7 +202,7 @@ def check_inline(reader: IamReader, executor: Executor, config: GuardConfig, *, 
     if principal is None or document is None:
         _gone(executor, name, f"inline policy {policy_name} of {kind} {name}")
         return
-    findings = permission_findings(document, scope_of(reader, config))
+    findings = permission_findings(document, scope_of(reader, config, principal))
     if findings:
         handle(inline_subject(principal, policy_name, document, findings), reader, executor,
                config, partial(_inline_now, reader, config, kind, name, policy_name))
@@ -193,7 +236,7 @@ def _attachment_now(reader: IamReader, config: GuardConfig, kind: Kind, name: st
     if principal is None or policy_arn not in reader.attached(kind, name):
         return None
     findings = attachment_findings(kind, policy_arn) + _managed_findings(
-        reader, policy_arn, kind, scope_of(reader, config))
+        reader, policy_arn, kind, scope_of(reader, config, principal))
     return attachment_subject(principal, policy_arn, findings) if findings else None
 
 
@@ -204,7 +247,7 @@ def check_attachment(reader: IamReader, executor: Executor, config: GuardConfig,
         _gone(executor, name, f"{policy_arn} attached to {kind} {name}")
         return
     findings = attachment_findings(kind, policy_arn) + _managed_findings(
-        reader, policy_arn, kind, scope_of(reader, config))
+        reader, policy_arn, kind, scope_of(reader, config, principal))
     if findings:
         handle(attachment_subject(principal, policy_arn, findings), reader, executor, config,
                partial(_attachment_now, reader, config, kind, name, policy_arn))
@@ -255,7 +298,21 @@ def _protected_holder(principal: Principal, executor: Executor, config: GuardCon
             or (principal.kind == "role" and config.own_role(principal.name, principal.arn))
             or config.allow_listed_principal(principal.arn)
             or executor.exemption(principal.tags) is not None
-            or principal.tags.get(config.mode_tag_key, "").strip().lower() == Mode.ALLOW.value)
+            or _asks_for_less_than_remediate(principal, config))
+
+
+def _named_holder(holder: Principal, config: GuardConfig) -> str:
+    if holder.kind == "role" and config.own_role_by_prefix_only(holder.name, holder.arn):
+        return f"{holder.arn} (named with the catalog's prefix, OWN_ROLE_PREFIXES)"
+    return holder.arn
+
+
+def _asks_for_less_than_remediate(principal: Principal, config: GuardConfig) -> bool:
+    """A mode tag other than `remediate` (allow, report, quarantine, or a value the guard does
+    not know): the holder asked that its permissions not be rewritten."""
+    tags = {key.lower(): value for key, value in principal.tags.items()}
+    value = tags.get(config.mode_tag_key.lower())
+    return value is not None and value.strip().lower() != Mode.REMEDIATE.value
 
 
 def _unless_held_by_protected(subject: Subject, reader: IamReader, executor: Executor,
@@ -271,7 +328,13 @@ def _unless_held_by_protected(subject: Subject, reader: IamReader, executor: Exe
     for kind, name in reader.holders(subject.policy_arn):
         holder = reader.principal(kind, name)
         if holder is not None and _protected_holder(holder, executor, config):
-            protected.append(holder.arn)
+            protected.append(_named_holder(holder, config))
+        if kind == "group":
+            # Every member holds what the group holds.
+            for member_name in reader.members(name):
+                member = reader.principal("user", member_name)
+                if member is not None and _protected_holder(member, executor, config):
+                    protected.append(f"{member.arn} (through group {name})")
     if not protected:
         return subject
     return replace(subject, remedy=None, no_remedy=(
@@ -352,7 +415,7 @@ def _combination_now(reader: IamReader, config: GuardConfig, kind: Kind,
     if principal is None:
         return None
     findings = combined_findings(principal_policies(reader, config, principal),
-                                 scope_of(reader, config))
+                                 scope_of(reader, config, principal))
     return combined_subject(principal, findings) if findings else None
 
 
@@ -364,10 +427,23 @@ def check_combination(reader: IamReader, executor: Executor, config: GuardConfig
     if principal is None:
         return
     findings = combined_findings(principal_policies(reader, config, principal),
-                                 scope_of(reader, config))
+                                 scope_of(reader, config, principal))
     if findings:
         handle(combined_subject(principal, findings), reader, executor, config,
                partial(_combination_now, reader, config, kind, name))
+
+
+def check_together(reader: IamReader, executor: Executor, config: GuardConfig, kind: Kind,
+                   name: str) -> None:
+    """After a policy written on or attached to a principal: what its policies now grant
+    together (a user's with its groups'); for a group, what each member's policies grant
+    together with the group's (GetGroup, paginated; one member's failure blocks no other)."""
+    if kind != "group":
+        check_combination(reader, executor, config, kind, name)
+        return
+    for member in reader.members(name):
+        guarded(executor, member, f"policies of user {member} together",
+                partial(check_combination, reader, executor, config, "user", member))
 
 
 def check_principal(reader: IamReader, executor: Executor, config: GuardConfig, kind: Kind,
@@ -446,11 +522,13 @@ def report_root_key(executor: Executor, config: GuardConfig, account: str,
     executor.run([decide(subject, config).action], lambda _: None)
 
 
-def report_tag_change(executor: Executor, config: GuardConfig, account: str, *, kind: Kind,
-                      name: str, event_name: str, keys: Sequence[str]) -> None:
-    """The guard's own tags written or removed on a principal: always reported (the report is
-    not subject to the tags it is about), never undone."""
-    arn = f"arn:aws:iam::{account}:{kind}/{name}"
+def report_tag_change(executor: Executor, config: GuardConfig, account: str, *,
+                      kind: Kind | Literal["policy"], name: str, event_name: str,
+                      keys: Sequence[str]) -> None:
+    """The guard's own tags written or removed on a principal or a managed policy (`name` is
+    then its ARN): always reported (the report is not subject to the tags it is about), never
+    undone."""
+    arn = name if kind == "policy" else f"arn:aws:iam::{account}:{kind}/{name}"
     subject = report_subject(arn, f"iam:{kind}", f"{event_name} on {kind} {name}",
                              [Finding(GUARD_TAG_CHANGED,
                                       detail=f"{event_name} of {', '.join(keys)}")],
@@ -538,7 +616,7 @@ def _sweep_combination(reader: IamReader, executor: Executor, config: GuardConfi
                        principal: Principal, held: Sequence[tuple[Mapping[str, Any], str]],
                        documents: Mapping[str, Any]) -> None:
     findings = combined_findings(list(_held_documents(reader, config, held, documents)),
-                                 scope_of(reader, config))
+                                 scope_of(reader, config, principal))
     if findings:
         handle(combined_subject(principal, findings), reader, executor, config,
                partial(_combination_now, reader, config, principal.kind, principal.name))
@@ -547,7 +625,7 @@ def _sweep_combination(reader: IamReader, executor: Executor, config: GuardConfi
 def _sweep_principal(reader: IamReader, executor: Executor, config: GuardConfig, *,
                      principal: Principal, item: Mapping[str, Any], inline_key: str,
                      context: TrustContext) -> None:
-    scope = scope_of(reader, config)
+    scope = scope_of(reader, config, principal)
     if principal.kind == "role" and item.get("AssumeRolePolicyDocument"):
         document = item["AssumeRolePolicyDocument"]
         findings = trust_findings(document, context)

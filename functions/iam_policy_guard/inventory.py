@@ -93,6 +93,16 @@ class IamReader:
                 return []
             raise
 
+    def members(self, group_name: str) -> list[str]:
+        """The users of the group (GetGroup, paginated; [] when it is gone)."""
+        try:
+            return [user["UserName"] for page in self.iam.get_paginator("get_group").paginate(
+                GroupName=group_name) for user in page["Users"]]
+        except ClientError as exc:
+            if _missing(exc):
+                return []
+            raise
+
     def holders(self, policy_arn: str) -> list[tuple[Kind, str]]:
         """Every user, role and group the managed policy is attached to (paginated)."""
         found: list[tuple[Kind, str]] = []

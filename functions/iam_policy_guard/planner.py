@@ -272,6 +272,12 @@ def _action(subject: Subject, name: str, mode: str, **extra: Any) -> Action:
     return Action(subject.resource, subject.resource_type, name, reason, details, tags)
 
 
+# A role protected by its name alone (OWN_ROLE_PREFIXES): anyone who may create roles can give
+# one that name, so its finding is reported (as a warning), never acted on.
+PREFIX_ONLY = ("named with the catalog's prefix (OWN_ROLE_PREFIXES): never changed; reported "
+               "because a name alone does not prove the role is the catalog's")
+
+
 def decide(subject: Subject, config: GuardConfig) -> Decision:
     """What the subject's mode calls for. Service-linked roles, the stack's own roles and
     allow-listed principals or policies are reported as skipped, never changed."""
@@ -279,6 +285,9 @@ def decide(subject: Subject, config: GuardConfig) -> Decision:
     if principal is not None and principal.service_linked:
         return Decision(_action(subject, REPORT, "never"),
                         skip="service-linked role: managed by its AWS service, never changed")
+    if principal is not None and principal.kind == "role" and config.own_role_by_prefix_only(
+            principal.name, principal.arn):
+        return Decision(_action(subject, REPORT, "never"), skip=PREFIX_ONLY)
     if principal is not None and principal.kind == "role" and config.own_role(principal.name,
                                                                               principal.arn):
         return Decision(_action(subject, REPORT, "never"),

@@ -103,6 +103,10 @@ _BOUNDARY_PUTS = ("iam:PutUserPermissionsBoundary", "iam:PutRolePermissionsBound
 _BOUNDARY_CHANGES = _BOUNDARY_DELETES + _BOUNDARY_PUTS
 # The tags the guard reads on a principal: whoever may write them switches it off.
 PROTECTED_TAGS = ("opskit:exempt", "opskit:iam-guard")
+# Writing (or, on a policy, removing) the guard's tags: a policy's tags decide whether a version
+# of it is reverted.
+TAG_ACTIONS = ("iam:TagUser", "iam:TagRole", "iam:TagPolicy", "iam:UntagPolicy")
+AWS_DOCS = "https://docs.aws.amazon.com/"
 ESCALATIONS = (
     Escalation(_rule("pe-create-policy-version", "critical",
                      "can rewrite any managed policy (iam:CreatePolicyVersion)", RHINO),
@@ -134,16 +138,65 @@ ESCALATIONS = (
                      "(iam:Delete/Put{User,Role}PermissionsBoundary)",
                      IAM_GUIDE + "access_policies_boundaries.html"), (_BOUNDARY_CHANGES,)),
     Escalation(_rule("pe-tag-principal", "warning",
-                     "can write the guard's exemption or mode tag on any user or role "
-                     "(iam:TagUser / iam:TagRole without an aws:TagKeys condition excluding "
-                     "them)", IAM_GUIDE + "access_iam-tags.html"),
-               (("iam:TagUser", "iam:TagRole"),)),
+                     "can write the guard's exemption or mode tag on any user, role or managed "
+                     "policy (iam:TagUser / iam:TagRole / iam:TagPolicy / iam:UntagPolicy "
+                     "without an aws:TagKeys condition excluding them)",
+                     IAM_GUIDE + "access_iam-tags.html"), (TAG_ACTIONS,)),
     Escalation(_rule("pe-update-function-code", "warning",
                      "can replace the code of any Lambda function and run as its role "
                      "(lambda:UpdateFunctionCode)", RHINO), (("lambda:UpdateFunctionCode",),)),
     Escalation(_rule("pe-glue-update-dev-endpoint", "warning",
                      "can take over any Glue dev endpoint and its role "
                      "(glue:UpdateDevEndpoint)", RHINO), (("glue:UpdateDevEndpoint",),)),
+    Escalation(_rule("pe-ssm-send-command", "warning",
+                     "can run commands on any managed instance, as its instance profile role "
+                     "(ssm:SendCommand)", IAM_VULNERABLE), (("ssm:SendCommand",),)),
+    Escalation(_rule("pe-ssm-start-session", "warning",
+                     "can open a shell on any managed instance, with its instance profile role "
+                     "(ssm:StartSession)", IAM_VULNERABLE), (("ssm:StartSession",),)),
+    Escalation(_rule("pe-ec2-instance-connect", "warning",
+                     "can log in to any instance over SSH, with its instance profile role "
+                     "(ec2-instance-connect:SendSSHPublicKey)", IAM_VULNERABLE),
+               (("ec2-instance-connect:SendSSHPublicKey",),)),
+    Escalation(_rule("pe-codebuild-start-build", "warning",
+                     "can run any commands in any CodeBuild project, as its service role "
+                     "(codebuild:StartBuild with a buildspec override)",
+                     AWS_DOCS + "codebuild/latest/APIReference/API_StartBuild.html"),
+               (("codebuild:StartBuild", "codebuild:StartBuildBatch"),)),
+    Escalation(_rule("pe-passrole-ec2-instance-profile", "critical",
+                     "can put any role on a running EC2 instance (iam:PassRole + "
+                     "ec2:AssociateIamInstanceProfile or ec2:ReplaceIamInstanceProfileAssociation)",
+                     IAM_GUIDE + "id_roles_use_switch-role-ec2.html"),
+               (_PASSROLE, ("ec2:AssociateIamInstanceProfile",
+                            "ec2:ReplaceIamInstanceProfileAssociation")), ("ec2.amazonaws.com",)),
+    Escalation(_rule("pe-passrole-cloudformation-update", "critical",
+                     "can pass any role to an existing CloudFormation stack (iam:PassRole + "
+                     "cloudformation:UpdateStack)", IAM_VULNERABLE),
+               (_PASSROLE, ("cloudformation:UpdateStack",)), ("cloudformation.amazonaws.com",)),
+    Escalation(_rule("pe-passrole-cloudformation-change-set", "critical",
+                     "can pass any role to a CloudFormation change set it runs (iam:PassRole + "
+                     "cloudformation:CreateChangeSet + cloudformation:ExecuteChangeSet)",
+                     AWS_DOCS + "AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html"),
+               (_PASSROLE, ("cloudformation:CreateChangeSet",),
+                ("cloudformation:ExecuteChangeSet",)), ("cloudformation.amazonaws.com",)),
+    Escalation(_rule("pe-passrole-sagemaker-job", "critical",
+                     "can pass any role to a SageMaker training or processing job running its "
+                     "own container (iam:PassRole + sagemaker:CreateTrainingJob or "
+                     "sagemaker:CreateProcessingJob)", IAM_VULNERABLE),
+               (_PASSROLE, ("sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob")),
+               ("sagemaker.amazonaws.com",)),
+    Escalation(_rule("pe-passrole-lambda-update", "critical",
+                     "can give an existing Lambda function any role and run it (iam:PassRole + "
+                     "lambda:UpdateFunctionConfiguration + lambda:InvokeFunction)",
+                     AWS_DOCS + "lambda/latest/dg/lambda-intro-execution-role.html"),
+               (_PASSROLE, ("lambda:UpdateFunctionConfiguration",),
+                ("lambda:InvokeFunction", "lambda:CreateEventSourceMapping",
+                 "lambda:AddPermission")), ("lambda.amazonaws.com",)),
+    Escalation(_rule("pe-passrole-glue-update", "critical",
+                     "can give an existing Glue job any role and run it (iam:PassRole + "
+                     "glue:UpdateJob + glue:StartJobRun)",
+                     AWS_DOCS + "glue/latest/dg/create-an-iam-role.html"),
+               (_PASSROLE, ("glue:UpdateJob",), ("glue:StartJobRun",)), ("glue.amazonaws.com",)),
     Escalation(_rule("pe-passrole-ec2", "critical",
                      "can pass any role to an EC2 instance it starts "
                      "(iam:PassRole + ec2:RunInstances)", RHINO),
@@ -189,10 +242,18 @@ ESCALATIONS = (
                 ("sagemaker:CreatePresignedNotebookInstanceUrl",)),
                ("sagemaker.amazonaws.com",)),
 )
+NAMED_PRINCIPAL_RULE = _rule("pe-named-principal", "warning",
+                             "escalation to a named principal: can act as (or rewrite the "
+                             "permissions of) one named user, group or role whose permissions "
+                             "were not read", RHINO)
+NAMED_ADMIN_RULE = _rule("pe-named-admin", "critical",
+                         "can act as one named user, group or role that holds admin-level "
+                         "permissions (its credentials, its group, its trust policy, or "
+                         "passing it to a service)", RHINO)
 RULES: Mapping[str, Rule] = {rule.id: rule for rule in (
-    FULL_ADMIN, NOT_ACTION, SERVICE_WILDCARD, TRUST_ANYONE, TRUST_EXTERNAL, TRUST_FEDERATED,
-    ADMIN_ON_USER, QUARANTINE_CHANGED, GUARD_TAG_CHANGED,
-    ROOT_ACCESS_KEY, *(escalation.rule for escalation in ESCALATIONS))}
+    NAMED_PRINCIPAL_RULE, NAMED_ADMIN_RULE, FULL_ADMIN, NOT_ACTION, SERVICE_WILDCARD,
+    TRUST_ANYONE, TRUST_EXTERNAL, TRUST_FEDERATED, ADMIN_ON_USER, QUARANTINE_CHANGED,
+    GUARD_TAG_CHANGED, ROOT_ACCESS_KEY, *(escalation.rule for escalation in ESCALATIONS))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,13 +385,22 @@ _NARROWING: Mapping[str, tuple[str, ...]] = {
 PolicyResolver = Callable[[str], object | None]
 
 
+# A named principal (kind, name) -> whether what it holds is admin-level (a critical finding);
+# None: not known (not readable). The guard reads it in IAM; the pure analysis has none.
+PrincipalResolver = Callable[[str, str], bool | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """What the analysis of a document may consult: the policies iam:PolicyARN names and the
-    tag keys that must not be writable (the guard's exemption and mode tags)."""
+    """What the analysis of a document may consult: the policies iam:PolicyARN names, the tag
+    keys that must not be writable (the guard's exemption and mode tags), the principal holding
+    the document (`holder`, its ARN; None: not known) and what a named principal holds
+    (`principal_admin`)."""
 
     resolve: PolicyResolver | None = None
     protected_tags: tuple[str, ...] = PROTECTED_TAGS
+    holder: str | None = None
+    principal_admin: PrincipalResolver | None = None
 
 
 PURE = Scope()
@@ -358,7 +428,7 @@ def _harmless_policies(values: Sequence[str], scope: Scope) -> bool:
             return False
         try:
             found = _permission_findings(statements(load_document(document)),
-                                         Scope(None, scope.protected_tags))
+                                         Scope(None, scope.protected_tags, scope.holder))
         except PolicyError:
             return False
         if found:
@@ -411,7 +481,7 @@ def _grants_escalating(statement: Statement, action: str, passed_to: Sequence[st
         values = narrowed_by(statement, key)
         if values is not None and _limits(key, values, scope, boundary_removable):
             return False
-    if action in ("iam:TagUser", "iam:TagRole") and _protected_tags_excluded(
+    if action in TAG_ACTIONS and _protected_tags_excluded(
             statement, scope.protected_tags):
         return False
     if action == "iam:PassRole" and passed_to:
@@ -460,6 +530,121 @@ def _permission_findings(items: Sequence[Statement], scope: Scope = PURE) -> lis
             causes.extend(s for s in granting if s not in causes)
         else:
             found.append(Finding(escalation.rule, tuple(sorted(causes, key=lambda s: s.index))))
+    return _merge(found, _named_findings(allows, scope, removable))
+
+
+def _merge(found: list[Finding], named: Sequence[Finding]) -> list[Finding]:
+    """The named-principal findings whose rule is not already found on many resources."""
+    ids = {finding.rule.id for finding in found}
+    return found + [finding for finding in named if finding.rule.id not in ids]
+
+
+# ---- escalations aimed at one named principal ----------------------------------------------
+
+NAMED_PRINCIPAL = NAMED_PRINCIPAL_RULE
+NAMED_ADMIN = NAMED_ADMIN_RULE
+_PRINCIPAL_ARN = re.compile(
+    r"^arn:aws[\w-]*:iam::(\d{12})?:(user|group|role)/(?:[^*?$]*/)?([^/*?$]+)$", re.IGNORECASE)
+# Acting as the named principal: its credentials, its group, its trust policy (then assuming
+# it), passing it to a service one runs code in.
+_ACT_AS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("user", ("iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile")),
+    ("group", ("iam:AddUserToGroup",)),
+    ("role", ("iam:UpdateAssumeRolePolicy",)),
+    ("role", ("iam:PassRole",)),
+)
+# Writing a policy on the named principal: an escalation when it is the holder itself.
+_POLICY_WRITES: Mapping[str, tuple[str, Rule]] = {
+    **{f"iam:Attach{k}Policy": (k.lower(), RULES["pe-attach-policy"])
+       for k in ("User", "Group", "Role")},
+    **{f"iam:Put{k}Policy": (k.lower(), RULES["pe-put-policy"])
+       for k in ("User", "Group", "Role")},
+}
+
+
+def _named(statement: Statement, kind: str) -> list[tuple[str, str]]:
+    """The (kind, name) of the principals of `kind` the statement names by one fixed ARN."""
+    named = []
+    for resource in statement.resources:
+        match = _PRINCIPAL_ARN.match(resource.strip())
+        if match and match.group(2).lower() == kind:
+            named.append((kind, match.group(3)))
+    return named
+
+
+def _unique(items: Sequence[Statement]) -> tuple[Statement, ...]:
+    kept: list[Statement] = []
+    for item in items:
+        if all(item is not other for other in kept):
+            kept.append(item)
+    return tuple(sorted(kept, key=lambda s: s.index))
+
+
+def _holder(scope: Scope) -> tuple[str, str] | None:
+    match = _PRINCIPAL_ARN.match(scope.holder or "")
+    return (match.group(2).lower(), match.group(3)) if match else None
+
+
+def _passes_to_compute(allows: Sequence[Statement], statement: Statement) -> bool:
+    """PassRole in `statement` reaches a service one of whose PassRole escalations the other
+    actions complete."""
+    for escalation in ESCALATIONS:
+        if not escalation.passed_to or not _grants_escalating(
+                statement, "iam:PassRole", escalation.passed_to, any_resource=False):
+            continue
+        if all(any(grants_action(s, action) for action in group for s in allows)
+               for group in escalation.needs if group != _PASSROLE):
+            return True
+    return False
+
+
+def _named_findings(allows: Sequence[Statement], scope: Scope,
+                    removable: bool) -> list[Finding]:
+    """Escalations aimed at one named principal: a policy written on the holder's own ARN is
+    the escalation itself (critical); acting as another named principal is critical when it
+    holds admin-level permissions, nothing when it holds nothing dangerous, and a warning when
+    what it holds is not known (the pure analysis)."""
+    holder = _holder(scope)
+    own: dict[Rule, list[Statement]] = {}
+    admin: list[Statement] = []
+    unknown: list[Statement] = []
+    targets: list[str] = []
+    for statement in allows:
+        for action, (kind, rule) in _POLICY_WRITES.items():
+            if not _grants_escalating(statement, action, (), any_resource=False, scope=scope,
+                                      boundary_removable=removable):
+                continue
+            for target in _named(statement, kind):
+                if holder is not None and target[0] == holder[0] and (
+                        target[1].lower() == holder[1].lower()):
+                    own.setdefault(rule, []).append(statement)
+                elif holder is None:
+                    unknown.append(statement)
+                    targets.append(f"{action} on {target[0]}/{target[1]}")
+        for kind, actions in _ACT_AS:
+            granted = [a for a in actions if grants_action(statement, a)]
+            if not granted:
+                continue
+            if "iam:UpdateAssumeRolePolicy" in granted and not any(
+                    grants_action(s, "sts:AssumeRole") for s in allows):
+                continue
+            if "iam:PassRole" in granted and not _passes_to_compute(allows, statement):
+                continue
+            for target in _named(statement, kind):
+                held = (scope.principal_admin(*target) if scope.principal_admin is not None
+                        else None)
+                if held is False:
+                    continue
+                (admin if held else unknown).append(statement)
+                targets.append(f"{granted[0]} on {target[0]}/{target[1]}")
+    found = [Finding(rule, _unique(items), "on the holder's own ARN")
+             for rule, items in own.items()]
+    if admin:
+        found.append(Finding(NAMED_ADMIN, _unique(admin),
+                             ", ".join(dict.fromkeys(targets))))
+    elif unknown:
+        found.append(Finding(NAMED_PRINCIPAL, _unique(unknown),
+                             ", ".join(dict.fromkeys(targets))))
     return found
 
 

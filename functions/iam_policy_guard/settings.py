@@ -90,6 +90,13 @@ class GuardConfig:
                 or any(arn_glob_matches(pattern, arn) for pattern in self.own_role_arns)
                 or any(name.startswith(prefix) for prefix in self.own_role_prefixes))
 
+    def own_role_by_prefix_only(self, name: str, arn: str) -> bool:
+        """One of the stack's roles by OWN_ROLE_PREFIXES alone: a name anyone can give a role,
+        so what it holds is still reported (never changed)."""
+        return (any(name.startswith(prefix) for prefix in self.own_role_prefixes)
+                and name not in (self.own_role_name, self.common.assume_role_name)
+                and not any(arn_glob_matches(pattern, arn) for pattern in self.own_role_arns))
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GuardConfig:
         env = Env(environ)

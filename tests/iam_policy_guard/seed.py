@@ -42,7 +42,7 @@ KEY_ADMIN = {"Version": "2012-10-17", "Statement": [
 
 # sample -> the rules its run reports (each with the statement, when a document causes it).
 EXPECTED: dict[str, set[str]] = {
-    "create-policy": {"pe-passrole-lambda"},
+    "create-policy": {"pe-passrole-lambda", "pe-passrole-lambda-update"},
     "create-policy-version": {"sensitive-service-wildcard"},
     "set-default-policy-version": {"pe-passrole-glue"},
     "put-user-policy": {"pe-create-access-key"},
@@ -61,7 +61,8 @@ EXPECTED: dict[str, set[str]] = {
 SKIPPED = ("skip-error-code", "skip-malformed-record")
 # What the sweep finds in the state every sample left (one report, one action per subject).
 SWEEP_SUBJECTS = {
-    f"arn:aws:iam::{ACCOUNT}:policy/ci-lambda-deployer": {"pe-passrole-lambda"},
+    f"arn:aws:iam::{ACCOUNT}:policy/ci-lambda-deployer": {"pe-passrole-lambda",
+                                                         "pe-passrole-lambda-update"},
     f"arn:aws:iam::{ACCOUNT}:policy/team-support": {"sensitive-service-wildcard"},
     f"arn:aws:iam::{ACCOUNT}:policy/data-pipeline": {"pe-passrole-glue"},
     f"arn:aws:iam::{ACCOUNT}:policy/key-admin": {"sensitive-service-wildcard"},

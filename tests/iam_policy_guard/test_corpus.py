@@ -63,7 +63,8 @@ PERMISSION_CORPUS: list[tuple[str, Any, set[str]]] = [
     ("iam-star-upper-case", doc(allow("IAM:*")), {"sensitive-service-wildcard"}),
     ("iam-star-on-role-path", doc(allow("iam:*", f"arn:aws:iam::{HOME}:role/app/*")),
      {"sensitive-service-wildcard"}),
-    ("iam-star-one-role", doc(allow("iam:*", ROLE)), set()),
+    # One named role: what it holds is not read without IAM (the guard reads it).
+    ("iam-star-one-role", doc(allow("iam:*", ROLE)), {"pe-named-principal"}),
     ("sts-star", doc(allow("sts:*")), {"sensitive-service-wildcard"}),
     ("kms-star", doc(allow("kms:*")), {"sensitive-service-wildcard"}),
     ("kms-star-one-key", doc(allow("kms:*", f"arn:aws:kms:eu-west-1:{HOME}:key/1234abcd-12ab"
@@ -141,6 +142,10 @@ PERMISSION_CORPUS: list[tuple[str, Any, set[str]]] = [
         allow("iam:DeleteUserPermissionsBoundary")),
      {"pe-attach-policy", "pe-permissions-boundary"}),
     ("tag-any-principal", doc(allow(["iam:TagUser", "iam:TagRole"])), {"pe-tag-principal"}),
+    ("tag-any-policy", doc(allow("iam:TagPolicy")), {"pe-tag-principal"}),
+    ("untag-any-policy", doc(allow("iam:UntagPolicy")), {"pe-tag-principal"}),
+    ("tag-policy-other-keys-only", doc(allow(["iam:TagPolicy", "iam:UntagPolicy"], condition={
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["team", "cost-center"]}})), set()),
     ("tag-principals-with-team-keys-only", doc(allow(["iam:TagUser", "iam:TagRole"], condition={
         "ForAllValues:StringEquals": {"aws:TagKeys": ["team", "cost-center"]}})), set()),
     ("iam-put-and-attach", doc(allow(["iam:Put*", "iam:Attach*"])),
@@ -148,7 +153,22 @@ PERMISSION_CORPUS: list[tuple[str, Any, set[str]]] = [
     ("passrole-ec2", doc(allow("iam:PassRole"), allow("ec2:RunInstances")), {"pe-passrole-ec2"}),
     ("passrole-ec2-one-statement", doc(allow(["iam:PassRole", "ec2:RunInstances"])),
      {"pe-passrole-ec2"}),
-    ("passrole-one-role-ec2", doc(allow("iam:PassRole", ROLE), allow("ec2:RunInstances")), set()),
+    ("passrole-one-role-ec2", doc(allow("iam:PassRole", ROLE), allow("ec2:RunInstances")),
+     {"pe-named-principal"}),
+    ("passrole-one-role-no-compute", doc(allow("iam:PassRole", ROLE)), set()),
+    ("create-access-key-one-user", doc(allow(
+        "iam:CreateAccessKey", f"arn:aws:iam::{HOME}:user/ops-admin")), {"pe-named-principal"}),
+    ("login-profile-one-user", doc(allow(
+        ["iam:CreateLoginProfile", "iam:UpdateLoginProfile"],
+        f"arn:aws:iam::{HOME}:user/ops-admin")), {"pe-named-principal"}),
+    ("add-user-to-one-group", doc(allow(
+        "iam:AddUserToGroup", f"arn:aws:iam::{HOME}:group/admins")), {"pe-named-principal"}),
+    ("update-trust-of-one-role-and-assume", doc(allow(
+        ["iam:UpdateAssumeRolePolicy", "sts:AssumeRole"], ROLE)), {"pe-named-principal"}),
+    ("update-trust-of-one-role-without-assume", doc(allow("iam:UpdateAssumeRolePolicy", ROLE)),
+     set()),
+    ("attach-policy-on-one-named-user", doc(allow(
+        "iam:AttachUserPolicy", f"arn:aws:iam::{HOME}:user/bob")), {"pe-named-principal"}),
     ("passrole-to-lambda-only-with-ec2", doc(allow("iam:PassRole", condition={
         "StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}),
                                            allow("ec2:RunInstances")), set()),
@@ -164,7 +184,7 @@ PERMISSION_CORPUS: list[tuple[str, Any, set[str]]] = [
     ("lambda-create-without-invoke", doc(allow(["iam:PassRole", "lambda:CreateFunction"])),
      set()),
     ("lambda-star-with-passrole", doc(allow(["iam:PassRole", "lambda:*"])),
-     {"pe-passrole-lambda", "pe-update-function-code"}),
+     {"pe-passrole-lambda", "pe-passrole-lambda-update", "pe-update-function-code"}),
     ("update-function-code", doc(allow("lambda:UpdateFunctionCode")),
      {"pe-update-function-code"}),
     ("update-function-code-one-function", doc(allow(
@@ -182,7 +202,47 @@ PERMISSION_CORPUS: list[tuple[str, Any, set[str]]] = [
     ("passrole-ecs", doc(allow(["iam:PassRole", "ecs:RegisterTaskDefinition", "ecs:RunTask"])),
      {"pe-passrole-ecs"}),
     ("passrole-codebuild", doc(allow(["iam:PassRole", "codebuild:CreateProject",
-                                      "codebuild:StartBuild"])), {"pe-passrole-codebuild"}),
+                                      "codebuild:StartBuild"])),
+     {"pe-passrole-codebuild", "pe-codebuild-start-build"}),
+    # Run code as what an instance, a project, a stack or a job already holds.
+    ("ssm-send-command", doc(allow("ssm:SendCommand")), {"pe-ssm-send-command"}),
+    ("ssm-send-command-one-instance", doc(allow(
+        "ssm:SendCommand", f"arn:aws:ec2:eu-west-1:{HOME}:instance/i-0abc")), set()),
+    ("ssm-start-session", doc(allow("ssm:StartSession")), {"pe-ssm-start-session"}),
+    ("ec2-instance-connect", doc(allow("ec2-instance-connect:SendSSHPublicKey")),
+     {"pe-ec2-instance-connect"}),
+    ("codebuild-start-build", doc(allow("codebuild:StartBuild")), {"pe-codebuild-start-build"}),
+    ("codebuild-start-build-one-project", doc(allow(
+        "codebuild:StartBuild", f"arn:aws:codebuild:eu-west-1:{HOME}:project/api")), set()),
+    ("passrole-associate-instance-profile", doc(allow(
+        ["iam:PassRole", "ec2:AssociateIamInstanceProfile"])),
+     {"pe-passrole-ec2-instance-profile"}),
+    ("passrole-replace-instance-profile", doc(allow(
+        ["iam:PassRole", "ec2:ReplaceIamInstanceProfileAssociation"])),
+     {"pe-passrole-ec2-instance-profile"}),
+    ("passrole-instance-profile-to-lambda-only", doc(allow(
+        "iam:PassRole", condition={"StringEquals": {
+            "iam:PassedToService": "lambda.amazonaws.com"}}),
+        allow("ec2:AssociateIamInstanceProfile")), set()),
+    ("passrole-cloudformation-update-stack", doc(allow(
+        ["iam:PassRole", "cloudformation:UpdateStack"])), {"pe-passrole-cloudformation-update"}),
+    ("passrole-cloudformation-change-set", doc(allow(
+        ["iam:PassRole", "cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet"])),
+     {"pe-passrole-cloudformation-change-set"}),
+    ("passrole-cloudformation-change-set-not-executed", doc(allow(
+        ["iam:PassRole", "cloudformation:CreateChangeSet"])), set()),
+    ("passrole-sagemaker-training-job", doc(allow(
+        ["iam:PassRole", "sagemaker:CreateTrainingJob"])), {"pe-passrole-sagemaker-job"}),
+    ("passrole-sagemaker-processing-job", doc(allow(
+        ["iam:PassRole", "sagemaker:CreateProcessingJob"])), {"pe-passrole-sagemaker-job"}),
+    ("passrole-lambda-update-configuration", doc(allow(
+        ["iam:PassRole", "lambda:UpdateFunctionConfiguration", "lambda:InvokeFunction"])),
+     {"pe-passrole-lambda-update"}),
+    ("lambda-update-configuration-without-passrole", doc(allow(
+        ["lambda:UpdateFunctionConfiguration", "lambda:InvokeFunction"])), set()),
+    ("passrole-glue-update-job", doc(allow(
+        ["iam:PassRole", "glue:UpdateJob", "glue:StartJobRun"])), {"pe-passrole-glue-update"}),
+    ("glue-update-job-not-run", doc(allow(["iam:PassRole", "glue:UpdateJob"])), set()),
     ("passrole-sagemaker", doc(allow(["iam:PassRole", "sagemaker:CreateNotebookInstance",
                                       "sagemaker:CreatePresignedNotebookInstanceUrl"])),
      {"pe-passrole-sagemaker"}),

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from iam_policy_guard.events import CALLS
+from iam_policy_guard.app import _check
+from iam_policy_guard.events import CALLS, IamChange
 from iam_policy_guard.guard import check_attachment, check_inline, check_principal, sweep
 from iam_policy_guard.inventory import IamReader
 from iam_policy_guard.rules import Scope, combined_findings, permission_findings
@@ -152,7 +153,7 @@ def test_the_sweep_combines_customer_and_aws_managed_policies(iam: Any) -> None:
     sweep(IamReader(iam), run, cfg, HOME)
     (outcome,) = found(run)
     assert outcome.action.details["subject"] == "policies of role deployer together"
-    assert rules_of(run) == {"pe-passrole-ec2"}
+    assert rules_of(run) == {"pe-passrole-ec2", "pe-passrole-ec2-instance-profile"}
 
 
 def test_a_grant_found_in_one_policy_is_not_reported_again_as_a_combination() -> None:
@@ -313,4 +314,153 @@ def test_tagging_one_fixed_principal_is_not_reported() -> None:
 
 
 def test_writing_the_guards_tags_is_watched() -> None:
-    assert {"TagUser", "TagRole", "UntagUser", "UntagRole"} <= CALLS
+    assert {"TagUser", "TagRole", "UntagUser", "UntagRole", "TagPolicy", "UntagPolicy"} <= CALLS
+
+
+@pytest.mark.parametrize("action", ["iam:TagPolicy", "iam:UntagPolicy"])
+def test_tagging_any_managed_policy_is_reported(action: str) -> None:
+    # A policy's exemption tag decides whether a version of it is reverted.
+    assert "pe-tag-principal" in ids(permission_findings(doc(allow(action))))
+
+
+def test_tagging_policies_with_keys_that_exclude_the_guards_is_not_reported() -> None:
+    document = doc(allow(["iam:TagPolicy", "iam:UntagPolicy"], "*", {
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}))
+    assert permission_findings(document) == []
+
+
+# ---- escalations aimed at one named principal ---------------------------------------------------
+
+def user(iam: Any, name: str) -> None:  # noqa: F811
+    iam.create_user(UserName=name)
+
+
+@pytest.mark.parametrize(("action", "rule"), [("iam:AttachUserPolicy", "pe-attach-policy"),
+                                              ("iam:PutUserPolicy", "pe-put-policy")])
+def test_policy_writes_on_the_holders_own_fixed_arn_are_critical_escalation(
+        action: str, rule: str) -> None:
+    document = doc(allow(action, f"arn:aws:iam::{HOME}:user/bob"))
+    (finding,) = permission_findings(document, Scope(holder=f"arn:aws:iam::{HOME}:user/bob"))
+    assert (finding.rule.id, finding.rule.severity) == (rule, "critical")
+
+
+def test_policy_writes_on_a_role_holders_own_arn_are_critical_escalation() -> None:
+    document = doc(allow("iam:PutRolePolicy", f"arn:aws:iam::{HOME}:role/x"))
+    assert ids(permission_findings(document, Scope(holder=f"arn:aws:iam::{HOME}:role/x"))) == {
+        "pe-put-policy"}
+
+
+def test_policy_writes_on_another_named_principal_are_not_the_holders_escalation() -> None:
+    document = doc(allow("iam:AttachUserPolicy", f"arn:aws:iam::{HOME}:user/alice"))
+    assert permission_findings(document, Scope(holder=f"arn:aws:iam::{HOME}:user/bob")) == []
+
+
+def test_a_named_principal_escalation_is_a_warning_without_iam_access() -> None:
+    document = doc(allow("iam:CreateAccessKey", f"arn:aws:iam::{HOME}:user/ops-admin"))
+    (finding,) = permission_findings(document)
+    assert (finding.rule.id, finding.rule.severity) == ("pe-named-principal", "warning")
+    assert finding.detail == "iam:CreateAccessKey on user/ops-admin"
+
+
+def test_the_guard_reports_a_policy_write_on_its_holders_own_user(iam: Any) -> None:  # noqa: F811
+    user(iam, "bob")
+    iam.put_user_policy(UserName="bob", PolicyName="self-admin", PolicyDocument=json.dumps(
+        doc(allow("iam:AttachUserPolicy", f"arn:aws:iam::{HOME}:user/bob"))))
+    cfg = config("report")
+    run = executor(cfg)
+    check_inline(IamReader(iam), run, cfg, kind="user", name="bob", policy_name="self-admin")
+    assert rules_of(run) == {"pe-attach-policy"}
+
+
+NAMED = [
+    [allow("iam:CreateAccessKey", f"arn:aws:iam::{HOME}:user/ops-admin")],
+    [allow("iam:UpdateLoginProfile", f"arn:aws:iam::{HOME}:user/ops-admin")],
+    [allow("iam:CreateLoginProfile", f"arn:aws:iam::{HOME}:user/ops-admin")],
+    [allow("iam:AddUserToGroup", f"arn:aws:iam::{HOME}:group/admins")],
+    [allow(["iam:UpdateAssumeRolePolicy", "sts:AssumeRole"], f"arn:aws:iam::{HOME}:role/admin")],
+    [allow("iam:PassRole", f"arn:aws:iam::{HOME}:role/admin"),
+     allow(["lambda:CreateFunction", "lambda:InvokeFunction"])],
+]
+NAMED_IDS = ["create-access-key", "update-login-profile", "create-login-profile",
+             "add-user-to-group", "update-trust-and-assume", "passrole-to-lambda"]
+
+
+def _named_principals(iam: Any, policy: str) -> None:  # noqa: F811
+    document = iam.create_policy(PolicyName="held", PolicyDocument=policy)["Policy"]["Arn"]
+    user(iam, "ops-admin")
+    iam.attach_user_policy(UserName="ops-admin", PolicyArn=document)
+    iam.create_group(GroupName="admins")
+    iam.attach_group_policy(GroupName="admins", PolicyArn=document)
+    role(iam, "admin")
+    iam.attach_role_policy(RoleName="admin", PolicyArn=document)
+    user(iam, "bob")
+
+
+@pytest.mark.parametrize("statements", NAMED, ids=NAMED_IDS)
+def test_acting_as_a_named_admin_principal_is_critical(iam: Any,  # noqa: F811
+                                                       statements: list[Any]) -> None:
+    _named_principals(iam, ADMIN)
+    iam.put_user_policy(UserName="bob", PolicyName="helpdesk",
+                        PolicyDocument=json.dumps(doc(*statements)))
+    cfg = config("report")
+    run = executor(cfg)
+    check_principal(IamReader(iam), run, cfg, "user", "bob")
+    assert rules_of(run) == {"pe-named-admin"}
+
+
+@pytest.mark.parametrize("statements", NAMED, ids=NAMED_IDS)
+def test_acting_as_a_named_principal_that_holds_nothing_dangerous_is_not_reported(
+        iam: Any, statements: list[Any]) -> None:  # noqa: F811
+    _named_principals(iam, S3_READ)
+    iam.put_user_policy(UserName="bob", PolicyName="helpdesk",
+                        PolicyDocument=json.dumps(doc(*statements)))
+    cfg = config("report")
+    run = executor(cfg)
+    check_principal(IamReader(iam), run, cfg, "user", "bob")
+    assert found(run) == []
+
+
+# ---- the event path: what a principal holds together after a change --------------------------
+
+PASS_ANY = json.dumps(doc(allow("iam:PassRole")))
+RUN_EC2 = json.dumps(doc(allow("ec2:RunInstances")))
+
+
+def test_a_put_user_policy_completing_a_split_escalation_is_reported(
+        iam: Any) -> None:  # noqa: F811
+    user(iam, "bob")
+    iam.put_user_policy(UserName="bob", PolicyName="pass", PolicyDocument=PASS_ANY)
+    iam.put_user_policy(UserName="bob", PolicyName="ec2", PolicyDocument=RUN_EC2)
+    cfg = config("report")
+    run = executor(cfg)
+    _check(IamChange("PutUserPolicy", "user", "bob", policy_name="ec2"), IamReader(iam), run,
+           cfg, HOME)
+    assert rules_of(run) == {"pe-passrole-ec2"}
+
+
+def test_a_group_policy_completing_a_members_escalation_is_reported(
+        iam: Any) -> None:  # noqa: F811
+    user(iam, "bob")
+    iam.put_user_policy(UserName="bob", PolicyName="pass", PolicyDocument=PASS_ANY)
+    iam.create_group(GroupName="devs")
+    iam.add_user_to_group(GroupName="devs", UserName="bob")
+    iam.put_group_policy(GroupName="devs", PolicyName="ec2", PolicyDocument=RUN_EC2)
+    cfg = config("report")
+    run = executor(cfg)
+    _check(IamChange("PutGroupPolicy", "group", "devs", policy_name="ec2"), IamReader(iam), run,
+           cfg, HOME)
+    (outcome,) = found(run)
+    assert outcome.action.resource == f"arn:aws:iam::{HOME}:user/bob"
+    assert rules_of(run) == {"pe-passrole-ec2"}
+
+
+def test_an_attachment_completing_a_split_escalation_is_reported(iam: Any) -> None:  # noqa: F811
+    user(iam, "bob")
+    iam.put_user_policy(UserName="bob", PolicyName="pass", PolicyDocument=PASS_ANY)
+    arn = iam.create_policy(PolicyName="ec2-run", PolicyDocument=RUN_EC2)["Policy"]["Arn"]
+    iam.attach_user_policy(UserName="bob", PolicyArn=arn)
+    cfg = config("report")
+    run = executor(cfg)
+    _check(IamChange("AttachUserPolicy", "user", "bob", policy_arn=arn), IamReader(iam), run,
+           cfg, HOME)
+    assert rules_of(run) == {"pe-passrole-ec2"}

@@ -171,7 +171,8 @@ def test_report_mode_is_the_default(iam: Any) -> None:
 @pytest.mark.parametrize(("name", "path", "tags", "env", "note"), [
     ("break-glass", "/", {"opskit:exempt": "true"}, {}, "exempt"),
     ("AWSServiceRoleForX", "/aws-service-role/x.amazonaws.com/", {}, {}, "service-linked"),
-    ("opskit-Guard-Role", "/", {}, {"OWN_ROLE_PREFIXES": "opskit-"}, "own roles"),
+    ("opskit-Guard-Role", "/", {}, {"OWN_ROLE_PREFIXES": "opskit-"}, "catalog's prefix"),
+    ("opskit-Guard-Role", "/", {}, {"OWN_ROLE_NAME": "opskit-Guard-Role"}, "own roles"),
     ("emergency", "/", {}, {"ALLOWED_PRINCIPALS": "arn:aws:iam::*:role/emerg*"}, "allow-listed"),
     ("tagged-allow", "/", {"opskit:iam-guard": "allow"}, {}, "allowed by tag"),
 ])

@@ -12,13 +12,15 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import boto3
 import pytest
 
+from iam_policy_guard import guard
 from iam_policy_guard.app import lambda_handler
 from iam_policy_guard.events import CALLS
-from iam_policy_guard.guard import check_inline, check_policy_version
+from iam_policy_guard.guard import check_attachment, check_inline, check_policy_version, summary
 from iam_policy_guard.inventory import IamReader
 from iam_policy_guard.planner import quarantine_policy_in
 from opskit.actions import Status
@@ -145,8 +147,9 @@ def test_another_automations_role_of_the_catalog_keeps_its_policy(iam: Any) -> N
     assert iam.list_role_policies(RoleName=name)["PolicyNames"] == [
         "AccessKeyRotationFunctionRolePolicy0"]
     (outcome,) = run.outcomes
-    assert (outcome.status, outcome.note) == (Status.SKIPPED,
-                                              "one of this stack's own roles: never changed")
+    assert outcome.status == Status.SKIPPED
+    assert outcome.note.startswith("named with the catalog's prefix (OWN_ROLE_PREFIXES): "
+                                   "never changed; reported")
 
 
 def _guard_template() -> dict[str, Any]:
@@ -156,8 +159,11 @@ def _guard_template() -> dict[str, Any]:
 def test_the_template_protects_every_role_of_the_catalog() -> None:
     resources = _guard_template()["Resources"]
     variables = resources["IamPolicyGuardFunction"]["Properties"]["Environment"]["Variables"]
-    assert variables["OWN_ROLE_PREFIXES"] == {"Fn::If": [
-        "OwnName", {"Fn::Sub": "${AWS::StackName}-"}, {"Fn::Sub": "${CatalogStackName}-"}]}
+    assert variables["OWN_ROLE_PREFIXES"] == {"Fn::Join": [",", [
+        {"Fn::If": ["OwnName", {"Fn::Sub": "${AWS::StackName}-"},
+                    {"Fn::Sub": "${CatalogStackName}-"}]},
+        {"Fn::If": ["ExtraPrefixes", {"Ref": "IamGuardProtectedRolePrefixes"},
+                    {"Ref": "AWS::NoValue"}]}]]}  # and more, for another stack's roles
     denies = {s["Sid"]: s for s in resources["IamPolicyGuardOwnRole"]["Properties"][
         "PolicyDocument"]["Statement"]}
     catalog = denies["NeverChangeCatalogRoles"]
@@ -191,7 +197,7 @@ def test_a_quarantine_policy_that_allows_anything_is_never_attached(
     assert iam.list_attached_role_policies(RoleName="app")["AttachedPolicies"] == []
     (outcome,) = run.outcomes
     assert outcome.status == Status.FAILED
-    assert "allows something: not attached" in outcome.note
+    assert "not deny-only with an unconditional Deny * on *: not attached" in outcome.note
 
 
 def test_a_deny_only_quarantine_policy_is_attached(iam: Any) -> None:  # noqa: F811
@@ -319,8 +325,10 @@ def test_a_policy_held_by_a_protected_principal_is_reported_not_reverted(
     assert iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"] == "v2"
     (outcome,) = run.outcomes
     assert outcome.action.action == "report-dangerous-iam"
+    suffix = (" (named with the catalog's prefix, OWN_ROLE_PREFIXES)"
+              if protection == "catalog-role" else "")
     assert outcome.action.details["no_remedy"] == (
-        f"held by principals the guard never changes: arn:aws:iam::{HOME}:role/{name}")
+        f"held by principals the guard never changes: arn:aws:iam::{HOME}:role/{name}{suffix}")
 
 
 def test_a_policy_held_only_by_ordinary_principals_is_reverted(iam: Any) -> None:  # noqa: F811
@@ -417,3 +425,214 @@ def test_the_stacks_quarantine_policy_is_named_like_the_member_roles() -> None:
     assert properties["ManagedPolicyName"] == {"Fn::If": [
         "OwnName", {"Fn::Sub": "${AWS::StackName}-quarantine"},
         {"Fn::Sub": "${CatalogStackName}-quarantine"}]}
+
+
+# ---- quarantine: only a policy that denies everything -------------------------------------------
+
+def test_a_deny_only_quarantine_policy_that_no_longer_denies_everything_is_never_attached(
+        iam: Any) -> None:  # noqa: F811
+    arn = quarantine_policy(iam)
+    iam.create_policy_version(PolicyArn=arn, SetAsDefault=True, PolicyDocument=json.dumps(doc(
+        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::nothing/*"})))
+    role(iam, "app")
+    iam.put_role_policy(RoleName="app", PolicyName="oops", PolicyDocument=ADMIN)
+    cfg = config("quarantine", QUARANTINE_POLICY_ARN=arn)
+    run = executor(cfg)
+    check_inline(IamReader(iam), run, cfg, kind="role", name="app", policy_name="oops")
+    assert iam.list_attached_role_policies(RoleName="app")["AttachedPolicies"] == []
+    (outcome,) = run.outcomes
+    assert outcome.status == Status.FAILED
+
+
+def test_a_dry_run_refuses_the_quarantine_a_live_run_would_refuse(iam: Any) -> None:  # noqa: F811
+    arn = quarantine_policy(iam)
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=ADMIN, SetAsDefault=True)
+    role(iam, "app")
+    iam.put_role_policy(RoleName="app", PolicyName="oops", PolicyDocument=ADMIN)
+    cfg = config("quarantine", QUARANTINE_POLICY_ARN=arn, DRY_RUN="true")
+    run = executor(cfg)
+    check_inline(IamReader(iam), run, cfg, kind="role", name="app", policy_name="oops")
+    (outcome,) = run.outcomes
+    assert outcome.status == Status.FAILED
+    assert "not attached" in outcome.note
+
+
+def test_a_dry_run_plans_the_quarantine_with_a_deny_all_policy(iam: Any) -> None:  # noqa: F811
+    arn = quarantine_policy(iam)
+    role(iam, "app")
+    iam.put_role_policy(RoleName="app", PolicyName="oops", PolicyDocument=ADMIN)
+    cfg = config("quarantine", QUARANTINE_POLICY_ARN=arn, DRY_RUN="true")
+    run = executor(cfg)
+    check_inline(IamReader(iam), run, cfg, kind="role", name="app", policy_name="oops")
+    (outcome,) = run.outcomes
+    assert outcome.status == Status.PLANNED
+    assert iam.list_attached_role_policies(RoleName="app")["AttachedPolicies"] == []
+
+
+# ---- version reverts: every holder asked ---------------------------------------------------------
+
+def _bad_version(iam: Any) -> str:  # noqa: F811
+    arn = iam.create_policy(PolicyName="ops", PolicyDocument=S3_READ)["Policy"]["Arn"]
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=ADMIN, SetAsDefault=True)
+    return arn
+
+
+@pytest.mark.parametrize("mode", ["report", "quarantine", "unknown-value"])
+def test_a_version_held_by_a_principal_whose_mode_tag_is_not_remediate_is_not_reverted(
+        iam: Any, mode: str) -> None:  # noqa: F811
+    arn = _bad_version(iam)
+    iam.create_user(UserName="oncall", Tags=[{"Key": "opskit:iam-guard", "Value": mode}])
+    iam.attach_user_policy(UserName="oncall", PolicyArn=arn)
+    cfg = config("remediate")
+    run = executor(cfg)
+    check_policy_version(IamReader(iam), run, cfg, arn)
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"] == "v2"
+
+
+def test_a_version_held_by_a_principal_tagged_remediate_is_reverted(
+        iam: Any) -> None:  # noqa: F811
+    arn = _bad_version(iam)
+    iam.create_user(UserName="dev", Tags=[{"Key": "opskit:iam-guard", "Value": "remediate"}])
+    iam.attach_user_policy(UserName="dev", PolicyArn=arn)
+    cfg = config("remediate")
+    run = executor(cfg)
+    check_policy_version(IamReader(iam), run, cfg, arn)
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"] == "v1"
+
+
+@pytest.mark.parametrize("tags", [{"opskit:exempt": "true"}, {"opskit:iam-guard": "allow"}],
+                         ids=["exempt-member", "allow-member"])
+def test_a_version_a_protected_user_holds_through_a_group_is_not_reverted(
+        iam: Any, tags: dict[str, str]) -> None:  # noqa: F811
+    arn = _bad_version(iam)
+    iam.create_group(GroupName="responders")
+    iam.attach_group_policy(GroupName="responders", PolicyArn=arn)
+    iam.create_user(UserName="incident-lead",
+                    Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+    iam.add_user_to_group(GroupName="responders", UserName="incident-lead")
+    cfg = config("remediate")
+    run = executor(cfg)
+    check_policy_version(IamReader(iam), run, cfg, arn)
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"] == "v2"
+    (outcome,) = run.outcomes
+    assert outcome.action.details["no_remedy"] == (
+        "held by principals the guard never changes: "
+        f"arn:aws:iam::{HOME}:user/incident-lead (through group responders)")
+
+
+# ---- detach: re-read what made it necessary ------------------------------------------------------
+
+def test_a_detach_is_skipped_when_the_policy_became_safe_before_the_write(
+        iam: Any) -> None:  # noqa: F811
+    arn = _bad_version(iam)
+    role(iam, "app")
+    iam.attach_role_policy(RoleName="app", PolicyArn=arn)
+    original = guard.changed_since_read
+
+    def fixed_meanwhile(reader: Any, change: Any) -> Any:
+        iam.set_default_policy_version(PolicyArn=arn, VersionId="v1")
+        return original(reader, change)
+
+    cfg = config("remediate")
+    run = executor(cfg)
+    with patch.object(guard, "changed_since_read", fixed_meanwhile):
+        check_attachment(IamReader(iam), run, cfg, kind="role", name="app", policy_arn=arn)
+    assert [p["PolicyArn"] for p in iam.list_attached_role_policies(
+        RoleName="app")["AttachedPolicies"]] == [arn]
+    (outcome,) = run.outcomes
+    assert outcome.status == Status.SKIPPED
+    assert "nothing dangerous is left" in outcome.note
+
+
+def test_a_detach_is_skipped_when_the_findings_changed_before_the_write(
+        iam: Any) -> None:  # noqa: F811
+    arn = _bad_version(iam)
+    role(iam, "app")
+    iam.attach_role_policy(RoleName="app", PolicyArn=arn)
+    iam.create_policy_version(PolicyArn=arn, SetAsDefault=False, PolicyDocument=json.dumps(
+        doc(allow("iam:CreateAccessKey"))))
+    original = guard.changed_since_read
+
+    def changed_meanwhile(reader: Any, change: Any) -> Any:
+        iam.set_default_policy_version(PolicyArn=arn, VersionId="v3")
+        return original(reader, change)
+
+    cfg = config("remediate")
+    run = executor(cfg)
+    with patch.object(guard, "changed_since_read", changed_meanwhile):
+        check_attachment(IamReader(iam), run, cfg, kind="role", name="app", policy_arn=arn)
+    assert len(iam.list_attached_role_policies(RoleName="app")["AttachedPolicies"]) == 1
+    (outcome,) = run.outcomes
+    assert outcome.status == Status.SKIPPED
+    assert "findings are now pe-create-access-key" in outcome.note
+
+
+def test_a_detach_still_dangerous_at_the_write_is_done(iam: Any) -> None:  # noqa: F811
+    arn = _bad_version(iam)
+    role(iam, "app")
+    iam.attach_role_policy(RoleName="app", PolicyArn=arn)
+    cfg = config("remediate")
+    run = executor(cfg)
+    check_attachment(IamReader(iam), run, cfg, kind="role", name="app", policy_arn=arn)
+    assert iam.list_attached_role_policies(RoleName="app")["AttachedPolicies"] == []
+
+
+# ---- roles protected by their name alone ---------------------------------------------------------
+
+def test_a_role_named_with_the_catalog_prefix_is_reported_never_changed(
+        iam: Any) -> None:  # noqa: F811
+    role(iam, "opskit-backdoor")
+    iam.put_role_policy(RoleName="opskit-backdoor", PolicyName="all", PolicyDocument=ADMIN)
+    cfg = config("remediate", OWN_ROLE_PREFIXES="opskit-")
+    run = executor(cfg)
+    check_inline(IamReader(iam), run, cfg, kind="role", name="opskit-backdoor",
+                 policy_name="all")
+    assert iam.list_role_policies(RoleName="opskit-backdoor")["PolicyNames"] == ["all"]
+    (outcome,) = run.outcomes
+    assert outcome.status == Status.SKIPPED
+    assert "a name alone does not prove the role is the catalog's" in outcome.note
+    assert [f["rule"] for f in outcome.action.details["findings"]] == ["full-admin"]
+    assert summary(run.outcomes, False, "test").severity == "warning"
+
+
+def test_two_stacks_protect_each_others_roles_with_a_list_of_prefixes(
+        iam: Any) -> None:  # noqa: F811
+    other_guard = "opskit-IamPolicyGuardFunctionRole-1A2B3C4D5E6F"
+    role(iam, other_guard)
+    iam.put_role_policy(RoleName=other_guard, PolicyName="IamPolicyGuardFunctionRolePolicy0",
+                        PolicyDocument=json.dumps(doc(
+                            allow("iam:SetDefaultPolicyVersion", f"arn:aws:iam::{HOME}:policy/*"),
+                            allow("iam:UpdateAssumeRolePolicy", f"arn:aws:iam::{HOME}:role/*"))))
+    cfg = config("remediate", OWN_ROLE_PREFIXES="opskit-dev-, opskit-",
+                 OWN_ROLE_NAME="opskit-dev-IamPolicyGuardFunctionRole-9Z8Y7X6W5V4U")
+    assert cfg.own_role_prefixes == ("opskit-dev-", "opskit-")
+    run = executor(cfg)
+    check_inline(IamReader(iam), run, cfg, kind="role", name=other_guard,
+                 policy_name="IamPolicyGuardFunctionRolePolicy0")
+    assert iam.list_role_policies(RoleName=other_guard)["PolicyNames"] == [
+        "IamPolicyGuardFunctionRolePolicy0"]
+    (outcome,) = run.outcomes
+    assert outcome.status == Status.SKIPPED
+
+
+# ---- tags on managed policies -------------------------------------------------------------------
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("name", ["TagPolicy", "UntagPolicy"])
+def test_writing_the_guards_tags_on_a_policy_is_reported(
+        env: Env, reports: list[dict[str, Any]], lambda_context: FakeLambdaContext,
+        name: str) -> None:
+    env(DRY_RUN="false", POWERTOOLS_SERVICE_NAME="iam_policy_guard")
+    policy_arn = f"arn:aws:iam::{HOME}:policy/ops"
+    event = copy.deepcopy(load_event("iam_policy_guard/put-role-policy.json"))
+    event["detail"]["eventName"] = name
+    event["detail"]["requestParameters"] = (
+        {"policyArn": policy_arn, "tags": [{"key": "opskit:exempt", "value": "true"}]}
+        if name == "TagPolicy" else {"policyArn": policy_arn, "tagKeys": ["opskit:exempt"]})
+    lambda_handler(event, lambda_context)
+    (report,) = reports
+    (action,) = report["actions"]
+    assert action["resource"] == policy_arn
+    (finding,) = action["details"]["findings"]
+    assert finding["rule"] == "guard-tag-changed"
+    assert finding["detail"] == f"{name} of opskit:exempt"
