@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from auto_tagger.app import lambda_handler as tagger_handler
 from deploy_guard.app import lambda_handler as guard_handler
 from iam_policy_guard.app import lambda_handler as iam_guard_handler
 from instance_scheduler.app import lambda_handler
+from log_shipper.app import lambda_handler as shipper_handler
 from opskit.actions import Action, Executor
 from opskit.aws import Target
 from opskit.config import CommonConfig
@@ -448,6 +450,55 @@ def _run_guard() -> dict[str, Any]:
     return result
 
 
+# ---------------------------------------------------------------- log shipper
+_LOG_BUCKET = "opskit-logs-123456789012-eu-west-1"
+
+
+def _seed_shipper() -> None:
+    """The bucket and its key; orders-api's log group, tagged to be shipped."""
+    key = boto3.client("kms").create_key(Description="shipped logs")["KeyMetadata"]["Arn"]
+    boto3.client("s3").create_bucket(
+        Bucket=_LOG_BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    os.environ.update({"LOG_BUCKET": _LOG_BUCKET, "LOG_KMS_KEY_ARN": key,
+                       "MASKED_FIELDS": "$.user.email"})
+    boto3.client("logs").create_log_group(logGroupName="/aws/lambda/orders-api",
+                                          tags={"opskit:ship-logs": "true"})
+
+
+def _run_shipper() -> dict[str, Any]:
+    """The hourly run plans the subscription (dry run); two deliveries are shipped (DryRun does
+    not apply to shipping): a Lambda invocation, and text logs across two hours."""
+    schedule = json.loads((EVENTS / "log_shipper" / "reconcile-schedule.json").read_text())
+    with at_the_time_of(schedule):
+        shipper_handler(schedule, DemoContext())
+    lines = []
+    s3 = boto3.client("s3")
+    for name in ("lambda-invocation.json", "app-text-logs.json"):
+        event = json.loads((EVENTS / "log_shipper" / name).read_text())
+        result: dict[str, Any] = shipper_handler(event, DemoContext())
+        lines.append(f"{name}: {result['events']} events -> {len(result['objects'])} object(s)")
+        for key in result["objects"]:
+            lines.append(f"  s3://{_LOG_BUCKET}/{key}")
+            body = s3.get_object(Bucket=_LOG_BUCKET, Key=key)["Body"].read()
+            for line in gzip.decompress(body).splitlines():
+                lines.append(f"    {_describe_record(json.loads(line))}")
+    return {"lines": lines}
+
+
+def _describe_record(record: dict[str, Any]) -> str:
+    kind = record["kind"]
+    if kind == "lambda_report":
+        init = record["init_duration_ms"]
+        return (f"{kind}: {record['duration_ms']} ms, billed {record['billed_duration_ms']} ms, "
+                f"{record['max_memory_used_mb']:.0f}/{record['memory_size_mb']:.0f} MB"
+                f"{f', init {init} ms' if init else ''}")
+    if kind == "json":
+        user = json.loads(record["fields"]).get("user")
+        return (f"json {record['level']}: {record['message']}"
+                f"{f' (user {json.dumps(user)})' if user else ''}")
+    return f"{kind} {record['level'] or '-'}: {record['message'][:90]}"
+
+
 SCENARIOS: list[Scenario] = [
     Scenario("layer_demo", "the shared layer on its own (plan, exemption, dry-run, report)",
              _seed_layer, _run_layer),
@@ -472,6 +523,9 @@ SCENARIOS: list[Scenario] = [
              _seed_iam_guard, _run_iam_guard),
     Scenario("deploy_guard", "a pipeline's post-deployment stage: the error alarm stays OK, "
              "so the job succeeds", _seed_guard, _run_guard),
+    Scenario("log_shipper", "orders-api's logs parsed into the S3 layout Athena reads (an "
+             "e-mail masked); the hourly run plans the subscription", _seed_shipper,
+             _run_shipper, dry_run_modes=("true",)),
     Scenario("slack_notifier", "sample alarms, events, log errors and a report, to a fake Slack",
              _seed_notifier, _run_notifier, dry_run_modes=("n/a",)),
 ]

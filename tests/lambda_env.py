@@ -98,6 +98,7 @@ SAMPLES: dict[str, Sample] = {
                            answered_operations=("PutJobSuccessResult", "PutJobFailureResult",
                                                 "GetJobDetails")),
     "instance_scheduler": Sample("scheduler-run.json", failed=1),  # "mon-fri 8h-19h"
+    "log_shipper": Sample("reconcile-schedule.json"),
     "rds_backup": Sample("hourly-reconcile.json"),
     "resource_cleanup": Sample("daily-cleanup.json"),
     "s3_public_remediation": Sample("scheduled-sweep.json"),

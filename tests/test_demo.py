@@ -16,7 +16,7 @@ def test_the_demo_runs_every_scenario() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     for scenario in ("instance_scheduler", "auto_tagger", "s3_public_remediation",
                      "sg_open_port_remediation", "access_key_auditor", "resource_cleanup",
-                     "self_healing", "rds_backup", "deploy_guard", "slack_notifier"):
+                     "self_healing", "rds_backup", "deploy_guard", "log_shipper", "slack_notifier"):
         assert f"\n{scenario}: " in done.stdout, scenario
     # Each report shows under its own scenario (scenarios run at their sample event's time,
     # which a queue subscribed to the topic would drop as too old).

@@ -85,6 +85,13 @@ AUTOMATIONS = (
     Automation("deploy_guard", "DeployGuard",
                "The deployment guard failed (a hook or job it could not answer).",
                dispatch=False, retries=0),
+    # A delivery that failed (a destination down) is retried by Lambda, then kept whole in the
+    # dead-letter queue: its objects and documents are named after it, so a retry duplicates
+    # nothing.
+    Automation("log_shipper", "LogShipper",
+               "The log shipper failed: a subscription delivery it could not write (retried, "
+               "then kept in the DLQ), a malformed payload, or a failed reconciliation.",
+               dispatch=False, retries=2),
 )
 
 # The root's resources every automation uses: passed in, or created when deployed alone.

@@ -3,12 +3,12 @@ turned into Incoming messages. Bad input never raises: it becomes a readable mes
 
 from __future__ import annotations
 
-import base64
 import json
-import zlib
 from collections.abc import Mapping
 from typing import Any
 
+from opskit.logs_payload import MAX_DECOMPRESSED_BYTES
+from opskit.logs_payload import decode_logs_data as decode_payload
 from opskit.observability import logger
 from slack_notifier.console_links import valid_region
 from slack_notifier.renderers import Incoming
@@ -46,21 +46,13 @@ def from_sqs_body(body: str, region: str | None) -> Incoming:
     return Incoming(payload=parsed, region=valid_region(region))
 
 
-# A subscription payload is at most 1 MB compressed; what it expands to is capped, so a crafted
-# payload cannot take the function's memory.
-LOGS_MAX_DECOMPRESSED = 32 * 1024 * 1024
+# What a subscription payload may expand to (opskit/logs_payload.py decodes it).
+LOGS_MAX_DECOMPRESSED = MAX_DECOMPRESSED_BYTES
 
 
 def decode_logs_data(event: Mapping[str, Any]) -> Any:
     """`awslogs.data` as CloudWatch Logs sends it to a subscription: base64 of gzip of JSON."""
-    data = event["awslogs"]["data"]
-    if not isinstance(data, str):
-        raise TypeError(f"awslogs.data is {type(data).__name__}, not base64 text")
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header
-    text = inflater.decompress(base64.b64decode(data, validate=True), LOGS_MAX_DECOMPRESSED)
-    if inflater.unconsumed_tail:
-        raise ValueError(f"awslogs.data expands past {LOGS_MAX_DECOMPRESSED} bytes")
-    return json.loads(text)
+    return decode_payload(event, LOGS_MAX_DECOMPRESSED)
 
 
 def from_logs_event(event: Mapping[str, Any], region: str) -> Incoming:

@@ -36,13 +36,13 @@ MAX_EVENT_BYTES = 256 * 1024
 _IDENTIFIER = re.compile(r"^[\w.:/+=@,~-]{1,2048}$")
 
 
-def require_object(event: object) -> dict[str, Any]:
-    """The event must be a JSON object of a size a trigger can deliver."""
+def require_object(event: object, max_bytes: int = MAX_EVENT_BYTES) -> dict[str, Any]:
+    """The event must be a JSON object of a size a trigger can deliver (`max_bytes`)."""
     if not isinstance(event, dict):
         raise EventError("event", type(event).__name__, "a JSON object")
     size = len(json.dumps(event, default=str))
-    if size > MAX_EVENT_BYTES:
-        raise EventError("event", f"{size} bytes", f"at most {MAX_EVENT_BYTES} bytes")
+    if size > max_bytes:
+        raise EventError("event", f"{size} bytes", f"at most {max_bytes} bytes")
     return event
 
 

@@ -33,7 +33,15 @@ from aws_lambda_powertools import Logger
 from opskit.aws import SessionFactory
 from opskit.config import CommonConfig
 from opskit.dispatch import worker
-from opskit.events import API_CALL, EventError, Skip, require_object, require_scheduled_event
+from opskit.events import (
+    API_CALL,
+    MAX_EVENT_BYTES,
+    EventError,
+    Skip,
+    require_object,
+    require_scheduled_event,
+)
+from opskit.logs_payload import MAX_EVENT_BYTES as LOGS_MAX_EVENT_BYTES
 from opskit.observability import metrics, start_run
 from opskit.runner import Work, run_automation
 
@@ -55,6 +63,9 @@ class Trigger(StrEnum):
     # A CodeDeploy lifecycle hook or a CodePipeline job: the automation's own parser reads it,
     # and answers it even when it refuses it (deploy_guard).
     DEPLOYMENT = "deployment"
+    # A CloudWatch Logs subscription's delivery ({"awslogs": {"data": ...}}): up to 1 MB of
+    # gzip, so larger than the other triggers' events (opskit/logs_payload.py).
+    LOGS = "logs"
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,8 @@ def read_once[C](name: str, load: Callable[[], C]) -> C:
 def _trigger(event: dict[str, Any], triggers: Collection[Trigger]) -> tuple[Trigger,
                                                                              datetime | None]:
     detail_type = event.get("detail-type")
+    if Trigger.LOGS in triggers and "awslogs" in event:
+        return Trigger.LOGS, None
     if Trigger.ROTATION in triggers and "Step" in event:
         return Trigger.ROTATION, None
     if Trigger.API_CALL in triggers and detail_type == API_CALL:
@@ -133,6 +146,12 @@ def _trigger(event: dict[str, Any], triggers: Collection[Trigger]) -> tuple[Trig
         (only,) = triggers
         return only, None
     raise EventError("detail-type", detail_type, " or ".join(sorted(triggers)))
+
+
+def _max_event_bytes(event: Any, triggers: Collection[Trigger]) -> int:
+    if Trigger.LOGS in triggers and isinstance(event, dict) and set(event) == {"awslogs"}:
+        return LOGS_MAX_EVENT_BYTES
+    return MAX_EVENT_BYTES
 
 
 # Tracing is the stack's choice (its Tracing parameter, passed as TRACING): with Active, Lambda
@@ -195,7 +214,8 @@ def automation[C](name: str, *, config: Callable[[], C], triggers: Collection[Tr
         @wraps(body)
         def handle(event: Any, context: Any) -> dict[str, Any]:
             start_run(name)
-            raw = event if Trigger.MESSAGES in triggers else require_object(event)
+            raw = event if Trigger.MESSAGES in triggers else require_object(
+                event, max_bytes=_max_event_bytes(event, triggers))
             trigger, now = ((Trigger.MESSAGES, None) if Trigger.MESSAGES in triggers
                             else _trigger(raw, triggers))
             settings = read_once(name, config)

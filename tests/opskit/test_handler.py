@@ -61,6 +61,7 @@ def test_read_once_keeps_one_environment() -> None:
     ({"detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch"},
      Trigger.ALARM),
     ({"Step": "setSecret", "SecretId": "arn", "ClientRequestToken": "t"}, Trigger.ROTATION),
+    ({"awslogs": {"data": "H4sI"}}, Trigger.LOGS),
 ])
 def test_the_trigger_is_read_from_the_event(event: dict[str, Any], trigger: Trigger,
                                             lambda_context: FakeLambdaContext) -> None:
@@ -98,6 +99,25 @@ def test_a_scheduled_run_gets_the_lambdas_clock_and_others_have_none(
     handler({"detail-type": "AWS API Call via CloudTrail", "source": "aws.s3"}, lambda_context)
     with pytest.raises(TypeError, match="api-call invocation has no scheduled time"):
         _ = runs[0].now
+    with pytest.raises(EventError, match="expected a scheduled run"):
+        handler({"detail-type": "Object Created", "source": "aws.s3"}, lambda_context)
+
+
+def test_a_logs_delivery_may_be_larger_than_other_events(lambda_context: FakeLambdaContext
+                                                        ) -> None:
+    """A subscription sends up to 1 MB of gzip (opskit/logs_payload.py); other events, and a
+    delivery with anything besides `awslogs`, stop at 256 KB."""
+    @automation("kit_test", config=lambda: _config([]), triggers={Trigger.LOGS,
+                                                                 Trigger.SCHEDULE})
+    def handler(run: Invocation[CommonConfig]) -> dict[str, Any]:
+        return {"trigger": run.trigger}
+
+    delivery = {"awslogs": {"data": "A" * 1_000_000}}
+    assert handler(delivery, lambda_context) == {"trigger": Trigger.LOGS}
+    with pytest.raises(EventError, match="expected at most 1450000 bytes"):
+        handler({"awslogs": {"data": "A" * 1_500_000}}, lambda_context)
+    with pytest.raises(EventError, match="expected at most 262144 bytes"):
+        handler({**delivery, "extra": 1}, lambda_context)
     with pytest.raises(EventError, match="expected a scheduled run"):
         handler({"detail-type": "Object Created", "source": "aws.s3"}, lambda_context)
 
