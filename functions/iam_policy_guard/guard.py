@@ -9,7 +9,6 @@ from typing import Any, Literal, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from iam_policy_guard.actuators import apply, changed_since_read, idempotent_errors
 from iam_policy_guard.documents import PolicyError
 from iam_policy_guard.inventory import IamReader
 from iam_policy_guard.planner import (
@@ -115,6 +114,13 @@ def handle(subject: Subject, reader: IamReader, executor: Executor, config: Guar
     if change is None:
         executor.run([action], lambda _: None)
         return
+    # Only a subject with a change to make (or plan) loads the IAM writes.
+    from iam_policy_guard.actuators import (  # noqa: PLC0415
+        apply,
+        changed_since_read,
+        idempotent_errors,
+    )
+
     if executor.exemption(action.tags) is None:
         if not config.common.dry_run:
             if isinstance(change, Quarantine) and recheck is not None:

@@ -15,6 +15,7 @@ from iam_policy_guard.documents import load_document
 from iam_policy_guard.rules import Finding, TrustContext, trust_findings
 from iam_policy_guard.settings import GuardConfig, Mode
 from opskit.actions import Action
+from opskit.tags import enum_tag
 
 Kind = Literal["user", "role", "group"]
 SERVICE_LINKED_PATH = "/aws-service-role/"
@@ -253,14 +254,8 @@ def quarantine_policy_in(policy_arn: str, principal_arn: str) -> str:
 
 def mode_of(principal: Principal | None, config: GuardConfig) -> Mode:
     """The principal's mode tag, else the stack's; ValueError naming the tag when invalid."""
-    value = principal.tags.get(config.mode_tag_key) if principal is not None else None
-    if value is None:
-        return config.default_mode
-    try:
-        return Mode(value.strip().lower())
-    except ValueError:
-        raise ValueError(f"tag {config.mode_tag_key}={value!r} is invalid: expected "
-                         f"{', '.join(mode.value for mode in Mode)}") from None
+    tags = principal.tags if principal is not None else {}
+    return enum_tag(tags, config.mode_tag_key, Mode, config.default_mode)
 
 
 def _action(subject: Subject, name: str, mode: str, **extra: Any) -> Action:

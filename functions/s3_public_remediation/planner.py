@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from opskit.actions import Action
+from opskit.tags import enum_tag
 from s3_public_remediation.access import (
     BUCKET_OWNER_ENFORCED,
     BlockPublicAccess,
@@ -71,14 +72,7 @@ def mode_of(bucket: str, tags: Mapping[str, str], config: S3Config) -> Mode:
     """The bucket's mode; ValueError naming the tag when its value is not a mode."""
     if config.allow_listed(bucket):
         return Mode.ALLOW
-    value = tags.get(config.mode_tag_key)
-    if value is None:
-        return config.default_mode
-    try:
-        return Mode(value.strip().lower())
-    except ValueError:
-        raise ValueError(f"tag {config.mode_tag_key}={value!r} is invalid: expected "
-                         f"{', '.join(mode.value for mode in Mode)}") from None
+    return enum_tag(tags, config.mode_tag_key, Mode, config.default_mode)
 
 
 # The S3 calls a remediation makes, and nothing else (remediation._apply names each).

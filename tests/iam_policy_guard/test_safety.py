@@ -17,7 +17,7 @@ from unittest.mock import patch
 import boto3
 import pytest
 
-from iam_policy_guard import guard
+from iam_policy_guard import actuators
 from iam_policy_guard.app import lambda_handler
 from iam_policy_guard.events import CALLS
 from iam_policy_guard.guard import check_attachment, check_inline, check_policy_version, summary
@@ -527,7 +527,7 @@ def test_a_detach_is_skipped_when_the_policy_became_safe_before_the_write(
     arn = _bad_version(iam)
     role(iam, "app")
     iam.attach_role_policy(RoleName="app", PolicyArn=arn)
-    original = guard.changed_since_read
+    original = actuators.changed_since_read
 
     def fixed_meanwhile(reader: Any, change: Any) -> Any:
         iam.set_default_policy_version(PolicyArn=arn, VersionId="v1")
@@ -535,7 +535,7 @@ def test_a_detach_is_skipped_when_the_policy_became_safe_before_the_write(
 
     cfg = config("remediate")
     run = executor(cfg)
-    with patch.object(guard, "changed_since_read", fixed_meanwhile):
+    with patch.object(actuators, "changed_since_read", fixed_meanwhile):
         check_attachment(IamReader(iam), run, cfg, kind="role", name="app", policy_arn=arn)
     assert [p["PolicyArn"] for p in iam.list_attached_role_policies(
         RoleName="app")["AttachedPolicies"]] == [arn]
@@ -551,7 +551,7 @@ def test_a_detach_is_skipped_when_the_findings_changed_before_the_write(
     iam.attach_role_policy(RoleName="app", PolicyArn=arn)
     iam.create_policy_version(PolicyArn=arn, SetAsDefault=False, PolicyDocument=json.dumps(
         doc(allow("iam:CreateAccessKey"))))
-    original = guard.changed_since_read
+    original = actuators.changed_since_read
 
     def changed_meanwhile(reader: Any, change: Any) -> Any:
         iam.set_default_policy_version(PolicyArn=arn, VersionId="v3")
@@ -559,7 +559,7 @@ def test_a_detach_is_skipped_when_the_findings_changed_before_the_write(
 
     cfg = config("remediate")
     run = executor(cfg)
-    with patch.object(guard, "changed_since_read", changed_meanwhile):
+    with patch.object(actuators, "changed_since_read", changed_meanwhile):
         check_attachment(IamReader(iam), run, cfg, kind="role", name="app", policy_arn=arn)
     assert len(iam.list_attached_role_policies(RoleName="app")["AttachedPolicies"]) == 1
     (outcome,) = run.outcomes
