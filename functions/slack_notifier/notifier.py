@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from opskit.aws import new_session
+from opskit.aws import ReusingSession, new_session
 from opskit.observability import logger
 from slack_notifier.delivery import DeliveryError, Poster
 from slack_notifier.destinations import Destination, parse_destinations
@@ -26,14 +26,14 @@ class WebhookStore:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._session: ReusingSession | None = None
         self._cached: dict[tuple[str, str], tuple[float, str]] = {}
 
     def _client(self, service: str, region: str) -> Any:
-        key = (service, region)
-        if key not in self._clients:
-            self._clients[key] = new_session(region).client(service)  # type: ignore[call-overload]
-        return self._clients[key]
+        # One session for the container; it makes each client once (opskit.aws.ReusingSession).
+        if self._session is None:
+            self._session = new_session(region)
+        return self._session.client(service, region_name=region)  # type: ignore[call-overload]
 
     def _read(self, config: NotifierConfig) -> str:
         if config.webhook_secret_name is not None:
