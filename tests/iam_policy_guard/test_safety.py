@@ -522,24 +522,31 @@ def test_a_version_a_protected_user_holds_through_a_group_is_not_reverted(
 
 # ---- detach: re-read what made it necessary ------------------------------------------------------
 
+def _detach_after_default_became(client: Any, arn: str, version: str) -> Any:
+    """Remediates the attachment of `arn` to role app, its default version set to `version`
+    by someone between the guard's read and its write; the one outcome."""
+    original = actuators.changed_since_read
+
+    def changed_meanwhile(reader: Any, change: Any) -> Any:
+        client.set_default_policy_version(PolicyArn=arn, VersionId=version)
+        return original(reader, change)
+
+    cfg = config("remediate")
+    run = executor(cfg)
+    with patch.object(actuators, "changed_since_read", changed_meanwhile):
+        check_attachment(IamReader(client), run, cfg, kind="role", name="app", policy_arn=arn)
+    (outcome,) = run.outcomes
+    return outcome
+
+
 def test_a_detach_is_skipped_when_the_policy_became_safe_before_the_write(
         iam: Any) -> None:  # noqa: F811
     arn = _bad_version(iam)
     role(iam, "app")
     iam.attach_role_policy(RoleName="app", PolicyArn=arn)
-    original = actuators.changed_since_read
-
-    def fixed_meanwhile(reader: Any, change: Any) -> Any:
-        iam.set_default_policy_version(PolicyArn=arn, VersionId="v1")
-        return original(reader, change)
-
-    cfg = config("remediate")
-    run = executor(cfg)
-    with patch.object(actuators, "changed_since_read", fixed_meanwhile):
-        check_attachment(IamReader(iam), run, cfg, kind="role", name="app", policy_arn=arn)
+    outcome = _detach_after_default_became(iam, arn, "v1")
     assert [p["PolicyArn"] for p in iam.list_attached_role_policies(
         RoleName="app")["AttachedPolicies"]] == [arn]
-    (outcome,) = run.outcomes
     assert outcome.status == Status.SKIPPED
     assert "nothing dangerous is left" in outcome.note
 
@@ -551,18 +558,8 @@ def test_a_detach_is_skipped_when_the_findings_changed_before_the_write(
     iam.attach_role_policy(RoleName="app", PolicyArn=arn)
     iam.create_policy_version(PolicyArn=arn, SetAsDefault=False, PolicyDocument=json.dumps(
         doc(allow("iam:CreateAccessKey"))))
-    original = actuators.changed_since_read
-
-    def changed_meanwhile(reader: Any, change: Any) -> Any:
-        iam.set_default_policy_version(PolicyArn=arn, VersionId="v3")
-        return original(reader, change)
-
-    cfg = config("remediate")
-    run = executor(cfg)
-    with patch.object(actuators, "changed_since_read", changed_meanwhile):
-        check_attachment(IamReader(iam), run, cfg, kind="role", name="app", policy_arn=arn)
+    outcome = _detach_after_default_became(iam, arn, "v3")
     assert len(iam.list_attached_role_policies(RoleName="app")["AttachedPolicies"]) == 1
-    (outcome,) = run.outcomes
     assert outcome.status == Status.SKIPPED
     assert "findings are now pe-create-access-key" in outcome.note
 
